@@ -1,0 +1,2 @@
+"""codegen package."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""solvers package."""
+__all__ = []
