@@ -1,4 +1,4 @@
-"""Suite-wide setup: one kernel cache shared by every test in the run.
+"""Suite-wide setup (tests and doctests): one kernel cache shared by every test in the run.
 
 Compiled kernels are keyed by content, so sharing one cache directory across the
 session means each distinct objective is compiled by Numba once per run. Tests of
