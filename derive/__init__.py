@@ -1,5 +1,24 @@
-"""derive: the symbolic layer of derive-toolkit (SymPy only)."""
+"""derive: the symbolic layer of derive-toolkit (SymPy only).
+
+Functions take SymPy expressions and return SymPy objects (or small dataclasses
+holding them), so results print, pretty-print and ``latex()`` in a REPL.
+Variables are real-valued even when created as plain ``sympy.symbols("x y")``.
+
+>>> import sympy as sp
+>>> import derive
+>>> x, y = sp.symbols("x y")
+>>> derive.hessian(x**2 * y, [x, y])
+Matrix([
+[2*y, 2*x],
+[2*x,   0]])
+"""
 from ._version import __version__
 from . import ml
+from .calculus import directional_derivative, gradient, hessian, jacobian
+from .taylor import QuadraticModel, quadratic_model, taylor
 
-__all__ = ["__version__", "ml"]
+__all__ = [
+    "__version__", "ml",
+    "gradient", "jacobian", "hessian", "directional_derivative",
+    "taylor", "quadratic_model", "QuadraticModel",
+]

@@ -180,3 +180,148 @@ class logsumexp(Function):
     def _eval_is_real(self):
         if all(a.is_real for a in self.args):
             return True
+
+
+# --- activations and losses built from the classes above -----------------
+
+tanh = sp.tanh
+
+
+def _as_list(v, name):
+    """A scalar, sequence or vector Matrix as a flat list of sympified entries."""
+    if isinstance(v, sp.MatrixBase):
+        return list(v)
+    if isinstance(v, (list, tuple)):
+        return [sp.sympify(e) for e in v]
+    if hasattr(v, "tolist") and hasattr(v, "shape"):  # numpy arrays
+        return [sp.sympify(e) for e in v.ravel().tolist()]
+    raise TypeError(f"{name} must be a sequence or vector Matrix, got {type(v).__name__}")
+
+
+def leaky_relu(z, alpha=0.01):
+    """z for z > 0, alpha*z otherwise; written alpha*z + (1 - alpha)*relu(z).
+
+    A float ``alpha`` is made an exact rational (0.01 -> 1/100) so derivatives stay exact.
+
+    >>> import sympy as sp
+    >>> z = sp.Symbol("z", real=True)
+    >>> leaky_relu(z)
+    z/100 + 99*relu(z)/100
+    >>> sp.diff(leaky_relu(z, alpha=0.2), z)
+    4*Heaviside(z, 0)/5 + 1/5
+    """
+    if isinstance(alpha, float):
+        alpha = sp.Rational(repr(alpha))
+    alpha = sp.sympify(alpha)
+    return alpha * z + (1 - alpha) * relu(z)
+
+
+def softmax(z):
+    """Softmax of a vector as a column Matrix: exp(z_i - logsumexp(z)).
+
+    Written with ``logsumexp`` so no exp(z_i) is formed on its own (stable in codegen).
+
+    >>> import sympy as sp
+    >>> a, b = sp.symbols("a b", real=True)
+    >>> softmax([a, b])
+    Matrix([
+    [exp(a - logsumexp(a, b))],
+    [exp(b - logsumexp(a, b))]])
+    """
+    zs = _as_list(z, "z")
+    lse = logsumexp(*zs)
+    return sp.Matrix([sp.exp(zi - lse) for zi in zs])
+
+
+def log_softmax(z):
+    """log(softmax(z)) as a column Matrix: z_i - logsumexp(z).
+
+    >>> import sympy as sp
+    >>> a, b = sp.symbols("a b", real=True)
+    >>> log_softmax([a, b]).T
+    Matrix([[a - logsumexp(a, b), b - logsumexp(a, b)]])
+    """
+    zs = _as_list(z, "z")
+    lse = logsumexp(*zs)
+    return sp.Matrix([zi - lse for zi in zs])
+
+
+def mse(pred, target):
+    """Mean squared error: (pred - target)**2 for scalars, the mean over entries for vectors.
+
+    >>> import sympy as sp
+    >>> p, t = sp.symbols("p t")
+    >>> mse(p, t)
+    (p - t)**2
+    >>> mse(sp.Matrix([1, 2]), sp.Matrix([0, 0]))
+    5/2
+    """
+    scalar = not isinstance(pred, (list, tuple, sp.MatrixBase)) and not hasattr(pred, "shape")
+    if scalar:
+        return (sp.sympify(pred) - sp.sympify(target)) ** 2
+    ps, ts = _as_list(pred, "pred"), _as_list(target, "target")
+    if len(ps) != len(ts):
+        raise ValueError(f"mse: pred has {len(ps)} entries but target has {len(ts)}")
+    return sp.Add(*[(p - t) ** 2 for p, t in zip(ps, ts)]) / len(ps)
+
+
+def _log(p):
+    """log(p), using log(exp(u)) = u for the softmax entries (u real) so no log(exp()) is left."""
+    if isinstance(p, sp.exp):
+        return p.args[0]
+    return sp.log(p)
+
+
+def binary_cross_entropy(a, y):
+    """-(y log a + (1 - y) log(1 - a)) for a probability ``a`` and a label ``y`` in [0, 1].
+
+    With a = sigmoid(z) the terms stay log(sigmoid(z)) and log(1 - sigmoid(z)),
+    which codegen prints stably; the derivative in z is sigmoid(z) - y.
+
+    >>> import sympy as sp
+    >>> z, y = sp.symbols("z y", real=True)
+    >>> sp.expand(sp.diff(binary_cross_entropy(sigmoid(z), y), z))
+    -y + sigmoid(z)
+    """
+    a, y = sp.sympify(a), sp.sympify(y)
+    return -(y * _log(a) + (1 - y) * _log(1 - a))
+
+
+def cross_entropy(p, y, from_logits=False):
+    """Categorical cross-entropy -sum_i y_i log p_i of probabilities ``p`` and targets ``y``.
+
+    ``p`` holds probabilities (e.g. ``softmax(z)``); with ``from_logits=True`` it holds
+    logits z and log_softmax(z) is used. Either way d/dz = softmax(z) * sum(y) - y,
+    i.e. s - y for a target distribution (sum(y) = 1).
+
+    >>> import sympy as sp
+    >>> a, b = sp.symbols("a b", real=True)
+    >>> cross_entropy([a, b], [1, 0], from_logits=True)
+    -a + logsumexp(a, b)
+    >>> cross_entropy(softmax([a, b]), [1, 0])
+    -a + logsumexp(a, b)
+    """
+    ps, ys = _as_list(p, "p"), _as_list(y, "y")
+    if len(ps) != len(ys):
+        raise ValueError(f"cross_entropy: p has {len(ps)} entries but y has {len(ys)}")
+    logs = list(log_softmax(ps)) if from_logits else [_log(pi) for pi in ps]
+    return -sp.Add(*[yi * li for yi, li in zip(ys, logs)])
+
+
+def hinge(score, y):
+    """Hinge loss max(0, 1 - y*score) for a label y in {-1, +1}.
+
+    >>> import sympy as sp
+    >>> s, y = sp.symbols("s y", real=True)
+    >>> hinge(s, y)
+    Max(0, -s*y + 1)
+    >>> hinge(3, 1), hinge(0.5, 1)
+    (0, 0.500000000000000)
+    """
+    return sp.Max(S.Zero, 1 - sp.sympify(y) * sp.sympify(score))
+
+
+__all__ = [
+    "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "logsumexp", "softmax", "log_softmax",
+    "mse", "binary_cross_entropy", "cross_entropy", "hinge",
+]

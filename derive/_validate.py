@@ -1,0 +1,168 @@
+"""Input checks and the real-variable substitution every derive function shares.
+
+Errors name the argument at fault (``wrt[1]``, ``eq[0]``, the shape of ``f``) so
+that a user can fix the call without reading the source.
+"""
+from collections.abc import Iterable, Mapping
+
+import sympy as sp
+from sympy.matrices import MatrixBase
+
+
+def as_wrt(wrt, name="wrt"):
+    """Return ``wrt`` as a tuple of distinct Symbols (a Symbol, a sequence or a vector).
+
+    >>> import sympy as sp
+    >>> x, y = sp.symbols("x y")
+    >>> as_wrt(x), as_wrt([x, y])
+    ((x,), (x, y))
+    """
+    if isinstance(wrt, sp.Symbol):
+        return (wrt,)
+    if isinstance(wrt, MatrixBase):
+        items = list(wrt)
+    elif isinstance(wrt, (str, bytes)) or not isinstance(wrt, Iterable):
+        raise TypeError(
+            f"{name} must be a sympy Symbol or a sequence of Symbols, got {type(wrt).__name__} {wrt!r}"
+        )
+    else:
+        items = list(wrt)
+    if not items:
+        raise ValueError(f"{name} is empty: give at least one variable (a sympy Symbol)")
+    seen = set()
+    for i, s in enumerate(items):
+        if not isinstance(s, sp.Symbol):
+            raise TypeError(
+                f"{name}[{i}] = {s!r} is not a sympy Symbol ({type(s).__name__}); "
+                "differentiate with respect to plain symbols, e.g. sympy.symbols('x y')"
+            )
+        if s in seen:
+            raise ValueError(f"{name} lists the variable {s} twice (at index {i})")
+        seen.add(s)
+    return tuple(items)
+
+
+def as_expr(f, name="f"):
+    """Sympify ``f`` and check it is a SymPy expression (not a relation, boolean or matrix)."""
+    if isinstance(f, MatrixBase):
+        raise TypeError(f"{name} must be a scalar expression, got a {f.shape[0]}x{f.shape[1]} Matrix")
+    try:
+        e = sp.sympify(f, strict=not isinstance(f, str))
+    except (sp.SympifyError, TypeError) as err:
+        raise TypeError(f"{name} = {f!r} is not a sympy expression: {err}") from None
+    if isinstance(e, MatrixBase) or getattr(e, "is_Matrix", False):
+        raise TypeError(f"{name} must be a scalar expression, got a {e.shape[0]}x{e.shape[1]} matrix")
+    if not isinstance(e, sp.Expr):
+        raise TypeError(
+            f"{name} = {e!r} is a {type(e).__name__}, not a sympy expression"
+        )
+    return e
+
+
+def as_scalar(f, name="f"):
+    """Return ``f`` as a scalar SymPy expression; a 1x1 Matrix is accepted.
+
+    >>> import sympy as sp
+    >>> as_scalar(sp.Matrix([[sp.Symbol("x")]]))
+    x
+    >>> as_scalar(sp.Matrix([1, 2]))
+    Traceback (most recent call last):
+    ...
+    TypeError: f must be a scalar expression, got a 2x1 Matrix
+    """
+    if isinstance(f, MatrixBase) and f.shape == (1, 1):
+        f = f[0, 0]
+    return as_expr(f, name)
+
+
+def as_vector(F, name="F"):
+    """Return ``F`` (expression, sequence or vector Matrix) as a list of expressions."""
+    if isinstance(F, MatrixBase):
+        if 1 not in F.shape:
+            raise TypeError(f"{name} must be a vector, got a {F.shape[0]}x{F.shape[1]} Matrix")
+        items = list(F)
+    elif isinstance(F, (str, bytes)) or not isinstance(F, Iterable):
+        items = [F]
+    else:
+        items = list(F)
+    return [as_expr(e, f"{name}[{i}]") for i, e in enumerate(items)]
+
+
+def as_point(at, wrt, name="at"):
+    """Return the point ``at`` (a sequence, or a mapping keyed by the symbols) as a tuple."""
+    if isinstance(at, Mapping):
+        missing = [s for s in wrt if s not in at]
+        if missing:
+            raise ValueError(f"{name} gives no value for {', '.join(map(str, missing))}")
+        extra = [k for k in at if k not in wrt]
+        if extra:
+            raise ValueError(f"{name} names {', '.join(map(str, extra))}, which are not in wrt = {list(wrt)}")
+        vals = [at[s] for s in wrt]
+    else:
+        if isinstance(at, MatrixBase):
+            vals = list(at)
+        elif isinstance(at, Iterable) and not isinstance(at, (str, bytes)):
+            vals = list(at)
+        else:
+            vals = [at]
+        if len(vals) != len(wrt):
+            raise ValueError(f"{name} has {len(vals)} coordinates but wrt has {len(wrt)} variables {list(wrt)}")
+    return tuple(as_expr(v, f"{name}[{i}]") for i, v in enumerate(vals))
+
+
+class RealVars:
+    """Substitute real Dummies for every symbol whose realness SymPy does not know.
+
+    ``sympy.symbols("x")`` makes a complex symbol, whose ``diff(Abs(x), x)`` has
+    ``re``/``im`` terms. Variables here are real, so derivatives are taken in
+    the real Dummies and mapped back with :meth:`back`.
+
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> r = RealVars([sp.Abs(x)], (x,))
+    >>> r.back(sp.diff(r.fwd(sp.Abs(x)), r.fwd(x)))
+    sign(x)
+    """
+
+    def __init__(self, exprs, wrt=()):
+        syms = set(wrt)
+        for e in exprs:
+            syms |= getattr(e, "free_symbols", set())
+        self.to_real = {}
+        for s in sorted(syms, key=str):
+            if isinstance(s, sp.Symbol) and s.is_real is None:
+                self.to_real[s] = sp.Dummy(s.name, real=True, **_kept_assumptions(s))
+        self.from_real = {v: k for k, v in self.to_real.items()}
+
+    def fwd(self, e):
+        return _map(e, self.to_real)
+
+    def back(self, e):
+        return _map(e, self.from_real)
+
+
+def _kept_assumptions(s):
+    # keep what the user said (e.g. nonzero=True) that is compatible with real=True
+    kept = {}
+    for key in ("nonzero", "integer", "rational"):
+        if s.assumptions0.get(key):
+            kept[key] = True
+    return kept
+
+
+def _map(e, mapping):
+    if not mapping:
+        return e
+    if isinstance(e, (list, tuple)):
+        return type(e)(_map(v, mapping) for v in e)
+    if isinstance(e, dict):
+        return {_map(k, mapping): _map(v, mapping) for k, v in e.items()}
+    if hasattr(e, "xreplace"):
+        return e.xreplace(mapping)
+    return e
+
+
+def depends_on(exprs, wrt):
+    """True when any expression has a free symbol in ``wrt``."""
+    ws = set(wrt)
+    return any(getattr(e, "free_symbols", set()) & ws for e in exprs)

@@ -1,0 +1,133 @@
+"""Multivariate Taylor polynomials and the quadratic model Newton's method minimises."""
+from dataclasses import dataclass
+from itertools import combinations_with_replacement
+from math import factorial
+
+import sympy as sp
+
+from ._validate import as_point
+from .calculus import _scalar_derivatives
+
+
+def _at_point(e, subs, what):
+    v = e.subs(subs)
+    if v.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise ValueError(f"{what} is not finite at the expansion point ({v}); f is not smooth there")
+    return v
+
+
+def taylor(f, wrt, at, order=2):
+    """Taylor polynomial of ``f`` of total degree ``order`` about the point ``at``.
+
+    ``at`` is a sequence in the order of ``wrt`` or a mapping ``{symbol: value}``.
+    The polynomial is sum over multi-indices |a| <= order of
+    D^a f(at) / a! * (x - at)^a, so it is exact for polynomials of degree <= order.
+
+    >>> import sympy as sp
+    >>> x, y = sp.symbols("x y")
+    >>> taylor(sp.exp(x), x, 0, order=3)
+    x**3/6 + x**2/2 + x + 1
+    >>> taylor(sp.exp(x) * sp.cos(y), [x, y], {x: 0, y: 0}, order=2)
+    x**2/2 + x - y**2/2 + 1
+    """
+    if not isinstance(order, int) or isinstance(order, bool) or order < 0:
+        raise ValueError(f"order must be a non-negative int, got {order!r}")
+    r, fr, ws = _scalar_derivatives(f, wrt)
+    point = r.fwd(as_point(at, [r.back(s) for s in ws]))
+    subs = dict(zip(ws, point))
+    n = len(ws)
+    derivs = {(): fr}
+    terms = []
+    for k in range(order + 1):
+        for idx in combinations_with_replacement(range(n), k):
+            if idx not in derivs:
+                derivs[idx] = sp.diff(derivs[idx[:-1]], ws[idx[-1]])
+            d = derivs[idx]
+            if d == 0:
+                continue
+            coeff = _at_point(d, subs, f"the derivative {idx} of f")
+            if coeff == 0:
+                continue
+            mono = sp.S.One
+            denom = 1
+            for i in set(idx):
+                m = idx.count(i)
+                mono *= (ws[i] - point[i]) ** m
+                denom *= factorial(m)
+            terms.append(coeff * mono / denom)
+    return r.back(sp.Add(*terms))
+
+
+@dataclass(frozen=True)
+class QuadraticModel:
+    """Second-order model m(x) = f(a) + g.(x - a) + 1/2 (x - a)' H (x - a) of f about a."""
+
+    wrt: tuple
+    at: tuple
+    value: sp.Expr
+    gradient: sp.Matrix
+    hessian: sp.Matrix
+
+    @property
+    def expr(self):
+        """The model as an expression in the variables ``wrt``."""
+        d = sp.Matrix([x - a for x, a in zip(self.wrt, self.at)])
+        return self.value + (self.gradient.T * d)[0, 0] + (d.T * self.hessian * d)[0, 0] / 2
+
+    def newton_step(self):
+        """The step p solving H p = -g, i.e. the minimiser of the model is ``at + p``.
+
+        Raises ValueError when the Hessian is singular (the model has no unique stationary point).
+        """
+        det = sp.simplify(self.hessian.det())
+        if det == 0:
+            raise ValueError(
+                f"the Hessian at {dict(zip(self.wrt, self.at))} is singular; the quadratic model "
+                "has no unique stationary point (use a regularised or trust-region step)"
+            )
+        p = self.hessian.LUsolve(-self.gradient)
+        return p.applyfunc(sp.simplify)
+
+    def minimizer(self):
+        """The point ``at + newton_step()`` (a minimiser only when the Hessian is positive definite)."""
+        return sp.Matrix(self.at) + self.newton_step()
+
+    def __str__(self):
+        return (
+            f"QuadraticModel about {dict(zip(self.wrt, self.at))}:\n"
+            f"  f(a) = {self.value}\n  grad f(a) = {list(self.gradient)}\n"
+            f"  Hessian f(a) = {self.hessian.tolist()}\n  m(x) = {self.expr}"
+        )
+
+    def _repr_latex_(self):
+        return f"$m({', '.join(map(sp.latex, self.wrt))}) = {sp.latex(self.expr)}$"
+
+
+def quadratic_model(f, wrt, at):
+    """Value, gradient and Hessian of ``f`` at ``at``: the model one Newton step minimises.
+
+    >>> import sympy as sp
+    >>> x, y = sp.symbols("x y")
+    >>> q = quadratic_model((x - 1)**4 + y**2, [x, y], [2, 1])
+    >>> q.value, list(q.gradient), q.hessian.tolist()
+    (2, [4, 2], [[12, 0], [0, 2]])
+    >>> list(q.newton_step())
+    [-1/3, -1]
+    """
+    r, fr, ws = _scalar_derivatives(f, wrt)
+    user_wrt = tuple(r.back(s) for s in ws)
+    point = r.fwd(as_point(at, user_wrt))
+    subs = dict(zip(ws, point))
+    g = [sp.diff(fr, s) for s in ws]
+    n = len(ws)
+    H = sp.zeros(n, n)
+    for i in range(n):
+        for j in range(i, n):
+            H[i, j] = H[j, i] = _at_point(sp.diff(g[i], ws[j]), subs, "the Hessian")
+    return QuadraticModel(
+        wrt=user_wrt,
+        at=r.back(point),
+        value=r.back(_at_point(fr, subs, "f")),
+        gradient=r.back(sp.Matrix([_at_point(gi, subs, "the gradient") for gi in g])),
+        hessian=r.back(H),
+    )
