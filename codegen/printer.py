@@ -1,0 +1,252 @@
+"""Print SymPy expressions as Numba-compilable Python source.
+
+:class:`NumbaPrinter` subclasses SymPy's ``PythonCodePrinter``: every supported
+function has a ``_print_<Class>`` method or a ``known_functions`` entry, symbols
+are looked up in a ``names`` table (never pasted into source), and anything else
+raises :class:`~codegen.errors.UnsupportedFunctionError` naming the function.
+
+The machine-learning functions of :mod:`derive.ml` and the NaN-propagating
+step functions print as calls to helpers (``_dt_sigmoid`` ...) whose
+definitions :func:`prelude` emits at the top of every generated module.
+
+>>> import sympy as sp
+>>> a, b = sp.symbols("a b")
+>>> print_expr(sp.exp(a) * b**2, {a: "x[0]", b: "x[1]"})
+'x[1]**2*math.exp(x[0])'
+"""
+import sympy as sp
+from sympy.printing.pycode import PythonCodePrinter
+
+from .errors import UnknownSymbolError, UnsupportedFunctionError
+
+__all__ = ["NumbaPrinter", "print_expr", "prelude", "HELPERS"]
+
+# Helper kernels shared by every generated module.  Each is exact where the
+# naive formula overflows: sigmoid branches on the sign so exp never sees a
+# large positive argument; softplus = max(z, 0) + log1p(exp(-|z|)); logsumexp
+# shifts by the maximum.  Step functions test z > 0 and z < 0 first so a NaN
+# input falls through to the NaN branch instead of being silently "fixed".
+HELPERS = {
+    "_dt_sigmoid": '''
+@_helper
+def _dt_sigmoid(z):
+    if z >= 0.0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+''',
+    "_dt_softplus": '''
+@_helper
+def _dt_softplus(z):
+    if z != z:
+        return z
+    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+''',
+    "_dt_relu": '''
+@_helper
+def _dt_relu(z):
+    if z > 0.0:
+        return z
+    if z <= 0.0:
+        return 0.0
+    return z
+''',
+    "_dt_logsumexp": '''
+@_helper
+def _dt_logsumexp(zs):
+    m = -math.inf
+    for z in zs:
+        if z != z:
+            return z
+        if z > m:
+            m = z
+    if m == math.inf or m == -math.inf:
+        return m
+    s = 0.0
+    for z in zs:
+        s += math.exp(z - m)
+    return m + math.log(s)
+''',
+    "_dt_heaviside": '''
+@_helper
+def _dt_heaviside(z, h0):
+    if z > 0.0:
+        return 1.0
+    if z < 0.0:
+        return 0.0
+    if z == 0.0:
+        return h0
+    return z
+''',
+    "_dt_sign": '''
+@_helper
+def _dt_sign(z):
+    if z > 0.0:
+        return 1.0
+    if z < 0.0:
+        return -1.0
+    if z == 0.0:
+        return 0.0
+    return z
+''',
+}
+
+
+def prelude(jit=True):
+    """Module header: imports, the ``_kernel``/``_helper`` decorators and all helpers.
+
+    With ``jit=False`` the decorators are identities, so the same kernels run as
+    plain Python (used by fast differential tests of the printer).
+    """
+    lines = [
+        "import math",
+        "import numpy as np",
+        "",
+        f"_JIT = {bool(jit)!r}",
+        "if _JIT:",
+        "    import numba",
+        "    from numba import prange",
+        "    # error_model='numpy': x/0 gives inf/nan like NumPy instead of raising.",
+        "    _kernel = numba.njit(cache=True, nogil=True, error_model='numpy')",
+        "    _parallel_kernel = numba.njit(cache=True, nogil=True, parallel=True, error_model='numpy')",
+        "    _helper = numba.njit(cache=True, nogil=True, error_model='numpy')",
+        "else:",
+        "    prange = range",
+        "",
+        "    def _kernel(f):",
+        "        return f",
+        "",
+        "    _parallel_kernel = _helper = _kernel",
+    ]
+    return "\n".join(lines) + "\n" + "".join(HELPERS[k] for k in sorted(HELPERS))
+
+
+def _unsupported(self, expr):
+    raise UnsupportedFunctionError(type(expr).__name__, expr)
+
+
+class NumbaPrinter(PythonCodePrinter):
+    """SymPy -> Python source that ``numba.njit`` compiles.
+
+    ``names`` maps each Symbol (by identity, so ``Symbol('x')`` and
+    ``Symbol('x', real=True)`` are different) to a Python expression such as
+    ``"x[3]"`` or ``"t7"``.  A symbol missing from it raises
+    :class:`~codegen.errors.UnknownSymbolError`.
+    """
+
+    printmethod = "_numbacode"
+    language = "Python (Numba)"
+
+    _default_settings = dict(PythonCodePrinter._default_settings, strict=True,
+                             fully_qualified_modules=True)
+
+    def __init__(self, names, settings=None):
+        super().__init__(settings or {})
+        self.names = dict(names)
+
+    # --- symbols and numbers -------------------------------------------------
+    def _print_Symbol(self, expr):
+        try:
+            return self.names[expr]
+        except KeyError:
+            raise UnknownSymbolError(expr) from None
+
+    _print_Dummy = _print_Symbol
+
+    def _print_Float(self, expr):
+        v = float(expr)
+        if v != v:
+            return "math.nan"
+        if v in (float("inf"), float("-inf")):
+            return "math.inf" if v > 0 else "(-math.inf)"
+        return repr(v)
+
+    def _print_ImaginaryUnit(self, expr):
+        raise UnsupportedFunctionError("I (imaginary unit)", expr)
+
+    def _print_ComplexInfinity(self, expr):
+        raise UnsupportedFunctionError("zoo (complex infinity)", expr)
+
+    # --- piecewise and step functions ----------------------------------------
+    def _print_Piecewise(self, expr):
+        # Nested conditional expressions; a Piecewise with no True branch is
+        # NaN outside its conditions (SymPy's meaning: undefined).
+        out = "math.nan"
+        for e, c in reversed(expr.args):
+            if c == sp.true:
+                out = self._print(e)
+            else:
+                out = f"(({self._print(e)}) if ({self._print(c)}) else ({out}))"
+        return out
+
+    def _print_ITE(self, expr):
+        return self._print(expr.rewrite(sp.Piecewise))
+
+    def _print_Heaviside(self, expr):
+        h0 = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        return f"_dt_heaviside({self._print(expr.args[0])}, {self._print(sp.Float(h0))})"
+
+    def _print_sign(self, expr):
+        return f"_dt_sign({self._print(expr.args[0])})"
+
+    def _print_DiracDelta(self, expr):
+        # DiracDelta only arises as the derivative of a step (Heaviside, sign,
+        # Abs'); it is zero almost everywhere, which is the value a numerical
+        # derivative needs.  Documented: the distribution's mass is dropped.
+        return "0.0"
+
+    def _print_Max(self, expr):
+        return "max(%s)" % ", ".join(self._print_float_arg(a) for a in expr.args)
+
+    def _print_Min(self, expr):
+        return "min(%s)" % ", ".join(self._print_float_arg(a) for a in expr.args)
+
+    def _print_float_arg(self, a):
+        # Numba unifies max/min and tuple items by type: keep them all float.
+        return repr(float(a)) if a.is_Number else f"float({self._print(a)})"
+
+    # --- derive.ml functions ---------------------------------------------------
+    def _print_sigmoid(self, expr):
+        return f"_dt_sigmoid({self._print(expr.args[0])})"
+
+    def _print_softplus(self, expr):
+        return f"_dt_softplus({self._print(expr.args[0])})"
+
+    def _print_relu(self, expr):
+        return f"_dt_relu({self._print(expr.args[0])})"
+
+    def _print_logsumexp(self, expr):
+        items = ", ".join(self._print_float_arg(a) for a in expr.args)
+        return f"_dt_logsumexp(({items},))"
+
+    # --- everything the base printer would print as non-Numba code -------------
+    def _print_Function(self, expr):
+        name = type(expr).__name__
+        if name in self.known_functions:
+            return super()._print_Function(expr)
+        raise UnsupportedFunctionError(name, expr)
+
+    def _print_not_supported(self, expr):
+        raise UnsupportedFunctionError(type(expr).__name__, expr)
+
+    _print_fresnelc = _print_fresnels = _print_lowergamma = _print_uppergamma = _unsupported
+    _print_factorial = _print_frac = _print_Integral = _print_Sum = _print_Product = _unsupported
+    _print_Derivative = _print_Subs = _print_Limit = _print_Order = _print_Indexed = _unsupported
+    _print_MatrixBase = _print_MatrixSymbol = _print_MatrixElement = _print_Lambda = _unsupported
+    _print_KroneckerDelta = _print_Mod = _print_Poly = _print_RootOf = _print_ComplexRootOf = _unsupported
+    _print_DenseMatrix = _print_ImmutableDenseMatrix = _print_MutableDenseMatrix = _unsupported
+    _print_isnan = _print_isinf = _print_AccumulationBounds = _unsupported
+
+
+def print_expr(expr, names, printer=None):
+    """Print one SymPy expression as Numba source; ``names`` maps Symbol -> source text.
+
+    The result may call the helpers of :func:`prelude` (``_dt_sigmoid`` ...)
+    and ``math.*``; put ``prelude()`` at the top of the module that holds it.
+
+    >>> x = sp.Symbol("x[0]);import os")
+    >>> print_expr(sp.sin(x) + 1, {x: "v[0]"})
+    'math.sin(v[0]) + 1'
+    """
+    printer = printer or NumbaPrinter(names)
+    return printer.doprint(sp.sympify(expr))
