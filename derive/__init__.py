@@ -15,10 +15,16 @@ Matrix([
 from ._version import __version__
 from . import ml
 from .calculus import directional_derivative, gradient, hessian, jacobian
+from .convexity import Convexity, convexity, is_convex
+from .critical import CriticalPoint, condition_number, critical_points
+from .kkt import KKTPoint, KKTSystem, Lagrangian, kkt, lagrangian
 from .taylor import QuadraticModel, quadratic_model, taylor
 
 __all__ = [
     "__version__", "ml",
     "gradient", "jacobian", "hessian", "directional_derivative",
     "taylor", "quadratic_model", "QuadraticModel",
+    "lagrangian", "Lagrangian", "kkt", "KKTSystem", "KKTPoint",
+    "critical_points", "CriticalPoint", "condition_number",
+    "is_convex", "convexity", "Convexity",
 ]

@@ -1,0 +1,159 @@
+"""Convexity on R^n: proven from the Hessian, disproven by an exactly checked witness.
+
+Proof: a symmetric matrix is positive semidefinite iff all its principal minors
+are >= 0 (Horn & Johnson, Thm. 7.2.5); each minor must be proven nonnegative by
+SymPy's assumptions. A constant Hessian is decided by its exact eigenvalues.
+Disproof: a sample point p and direction v with v' H(p) v < 0, where the sign
+is checked exactly in SymPy (rational p and v), not in floating point.
+"""
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+import sympy as sp
+
+from .calculus import _scalar_derivatives
+
+MAX_MINOR_DIM = 6  # 2**6 - 1 = 63 principal minors
+
+
+@dataclass(frozen=True)
+class Convexity:
+    """Outcome of :func:`convexity`: ``convex`` is True (proven), False (witness found) or None.
+
+    ``witness`` is a point (dict) and ``direction`` a vector v with v' H v < 0 there.
+    Use ``.convex``; truth-testing the object itself is an error, to keep None
+    (undecided) from reading as False.
+    """
+
+    convex: object
+    reason: str
+    witness: dict = None
+    direction: tuple = None
+
+    def __bool__(self):
+        raise TypeError("use Convexity.convex (True, False or None); the result itself has no truth value")
+
+    def __str__(self):
+        word = {True: "convex", False: "not convex", None: "undecided"}[self.convex]
+        return f"{word}: {self.reason}"
+
+
+def _nonneg(e):
+    """True only when SymPy proves e >= 0."""
+    if e.is_nonnegative:
+        return True
+    # sigmoid/softplus carry no "< 1" assumption; their exp form makes e.g. s(1 - s) provable
+    for transform in (sp.factor, sp.cancel, sp.simplify, lambda t: sp.factor(t.rewrite(sp.exp))):
+        try:
+            t = transform(e)
+        except (sp.polys.polyerrors.PolynomialError, NotImplementedError):
+            continue
+        if t.is_nonnegative:
+            return True
+    return False
+
+
+def _rational(v, denom=8):
+    return sp.Rational(int(round(float(v) * denom)), denom)
+
+
+def _witness(H, ws, samples, seed):
+    """(point, direction) with v' H(p) v < 0 proven exactly, or None."""
+    n = len(ws)
+    try:
+        Hf = sp.lambdify(ws, H, modules=["numpy"])
+    except Exception:  # noqa: BLE001 - a function numpy cannot print just means no numeric search
+        return None
+    rng = np.random.default_rng(seed)
+    pts = [np.zeros(n)] + [np.eye(n)[i] * s for i in range(n) for s in (1, -1)]
+    pts += [rng.normal(size=n) * scale for scale in (0.5, 1, 2, 5) for _ in range(samples // 4)]
+    for p in pts:
+        p = np.array([float(_rational(v)) for v in p])
+        try:
+            with np.errstate(all="ignore"):
+                M = np.array(Hf(*p), dtype=float)
+        except (TypeError, ValueError, ZeroDivisionError, NameError):
+            continue
+        if not np.all(np.isfinite(M)):
+            continue
+        w, V = np.linalg.eigh((M + M.T) / 2)
+        if w[0] >= -1e-9 * max(1.0, abs(w).max()):
+            continue
+        v = V[:, 0] / np.abs(V[:, 0]).max()
+        vq = sp.Matrix([_rational(c, 64) for c in v])
+        point = {s: _rational(c) for s, c in zip(ws, p)}
+        Hp = H.subs(point)
+        if any(e.has(sp.I, sp.zoo, sp.nan, sp.oo) for e in Hp):
+            continue
+        q = (vq.T * Hp * vq)[0, 0]
+        if q.is_negative:
+            return point, tuple(vq)
+    return None
+
+
+def convexity(f, wrt, samples=40, seed=0):
+    """Whether ``f`` is convex on R^n, with the reason and (if not) a witness.
+
+    >>> import sympy as sp
+    >>> x, y = sp.symbols("x y")
+    >>> convexity(x**4 + sp.exp(y), [x, y]).convex
+    True
+    >>> c = convexity(x**2 - y**2, [x, y])
+    >>> c.convex, c.direction
+    (False, (0, 1))
+    >>> convexity(sp.Symbol("a") * x**2, x).convex is None
+    True
+    """
+    r, fr, ws = _scalar_derivatives(f, wrt)
+    n = len(ws)
+    g = [sp.diff(fr, s) for s in ws]
+    H = sp.zeros(n, n)
+    for i in range(n):
+        for j in range(i, n):
+            H[i, j] = H[j, i] = sp.diff(g[i], ws[j])
+    back = lambda d: {r.back(k): v for k, v in d.items()}  # noqa: E731
+    params = H.free_symbols - set(ws)
+
+    if not (H.free_symbols & set(ws)):  # constant Hessian: a quadratic (plus affine) function
+        try:
+            eig = H.eigenvals(multiple=True)
+        except (NotImplementedError, sp.polys.polyerrors.PolynomialError):
+            eig = []
+        if len(eig) == n:
+            if all(_nonneg(e) for e in eig):
+                return Convexity(True, f"constant Hessian with eigenvalues {eig}, all >= 0")
+    elif n <= MAX_MINOR_DIM:
+        minors = []
+        for k in range(1, n + 1):
+            for idx in combinations(range(n), k):
+                minors.append(H.extract(list(idx), list(idx)).det(method="berkowitz"))
+        if all(_nonneg(m) for m in minors):
+            return Convexity(True, f"all {len(minors)} principal minors of the Hessian are proven >= 0")
+
+    if not params:
+        found = _witness(H, ws, samples, seed)
+        if found is not None:
+            point, v = found
+            return Convexity(
+                False,
+                f"v' H v < 0 at {back(point)} for v = {list(v)} (checked exactly)",
+                witness=back(point),
+                direction=v,
+            )
+        return Convexity(None, "could not prove the Hessian PSD nor find a point where it is not")
+    return Convexity(None, f"the Hessian depends on parameters {sorted(map(str, params))} "
+                           "whose signs SymPy cannot decide")
+
+
+def is_convex(f, wrt):
+    """True if ``f`` is proven convex on R^n, False if disproven (a witness exists), None if undecided.
+
+    See :func:`convexity` for the witness and the reason.
+
+    >>> import sympy as sp
+    >>> x, y = sp.symbols("x y")
+    >>> is_convex(x**2 + x*y + y**2, [x, y]), is_convex(sp.sin(x), x), is_convex(sp.Abs(x), x)
+    (True, False, None)
+    """
+    return convexity(f, wrt).convex
