@@ -1,0 +1,418 @@
+"""SVM kernel functions compiled from SymPy into Numba kernel-row routines.
+
+A kernel K(x, z) comes in one of two forms:
+
+* an *inner-product kernel*: a SymPy expression in the three scalars <x,z>,
+  <x,x>, <z,z> (``XZ``, ``XX``, ``ZZ`` below). Linear, polynomial, RBF and
+  sigmoid kernels are of this form. Only the scalar part is generated from
+  SymPy; the inner products are tight compiled loops and squared norms are
+  precomputed once, so one build serves every dimension.
+* a *pairwise kernel*: any SymPy expression in two vectors of component
+  symbols ``x = (x0, ..., x_{d-1})`` and ``z`` (and parameters), compiled to a
+  per-pair function for that dimension d.
+
+Either way the result is a :class:`CompiledKernel` whose ``row`` attribute is a
+Numba function with the fixed signature :data:`ROW_SIGNATURE`::
+
+    row(X, sqn, params, i, idx, start, stop, out)
+        for k in range(start, stop): j = idx[k]; out[j] = K(X[i], X[j])
+
+so the SMO solver (``solvers.smo``) calls it from nopython code as a
+first-class function; one compiled solver serves every kernel and Numba's
+on-disk cache stays valid across processes.
+
+>>> import numpy as np
+>>> k = standard_kernel("rbf")
+>>> X = np.array([[0.0, 0.0], [1.0, 0.0]])
+>>> np.round(k.matrix(X, X, [0.5, 0.0]), 6)
+array([[1.      , 0.606531],
+       [0.606531, 1.      ]])
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+
+import numpy as np
+import sympy as sp
+from numba import types
+
+__all__ = [
+    "CompiledKernel", "KernelError", "ROW_SIGNATURE", "XZ", "XX", "ZZ", "GAMMA", "COEF0",
+    "STANDARD_KERNELS", "standard_kernel", "standard_kernel_expr", "inner_product_kernel",
+    "pairwise_kernel", "kernel_from_callable",
+]
+
+#: Scalars of an inner-product kernel: <x,z>, <x,x>, <z,z>.
+XZ, XX, ZZ = sp.symbols("xz xx zz", real=True)
+#: Parameters of the standard kernels, in the order of ``params`` arrays.
+GAMMA, COEF0 = sp.symbols("gamma coef0", real=True)
+
+#: Numba signature of every kernel-row function (see module docstring).
+ROW_SIGNATURE = types.void(
+    types.float64[:, ::1], types.float64[::1], types.float64[::1], types.int64,
+    types.int64[::1], types.int64, types.int64, types.float32[::1])
+_ROW_SIG_SRC = ("void(float64[:, ::1], float64[::1], float64[::1], int64, "
+                "int64[::1], int64, int64, float32[::1])")
+
+STANDARD_KERNELS = ("linear", "poly", "rbf", "sigmoid")
+
+# Reassociation lets LLVM vectorise the dot-product loops; no 'afn', so exp and
+# tanh keep full accuracy.
+_FASTMATH = "{'reassoc', 'contract', 'nsz'}"
+
+
+class KernelError(ValueError):
+    """A kernel expression or argument that cannot be compiled."""
+
+
+def standard_kernel_expr(name, degree=3):
+    """SymPy expression of a standard kernel in the scalars XZ, XX, ZZ.
+
+    >>> standard_kernel_expr("rbf")
+    exp(-gamma*(xx - 2*xz + zz))
+    """
+    if name == "linear":
+        return XZ
+    if name == "poly":
+        if int(degree) != degree or degree < 0:
+            raise KernelError(f"poly kernel: degree must be a non-negative integer, got {degree!r}")
+        return (GAMMA * XZ + COEF0) ** int(degree)
+    if name == "rbf":
+        return sp.exp(-GAMMA * (XX + ZZ - 2 * XZ))
+    if name == "sigmoid":
+        return sp.tanh(GAMMA * XZ + COEF0)
+    raise KernelError(f"unknown kernel {name!r}; choose one of {STANDARD_KERNELS}, "
+                      "or pass a SymPy expression / CompiledKernel")
+
+
+def standard_kernel(name, degree=3):
+    """Compiled standard kernel; its ``params`` array is ``[gamma, coef0]``.
+
+    >>> standard_kernel("poly", degree=2).expr
+    (coef0 + gamma*xz)**2
+    """
+    return inner_product_kernel(standard_kernel_expr(name, degree), params=(GAMMA, COEF0),
+                                name=name if name != "poly" else f"poly{int(degree)}")
+
+
+class CompiledKernel:
+    """A kernel compiled to Numba: ``row`` for solvers, ``matrix`` for prediction.
+
+    Attributes: ``expr`` (SymPy), ``kind`` ("inner" or "pairwise"), ``params``
+    (parameter symbols, the order of the ``params`` array), ``n_features`` (None
+    for inner-product kernels, else the dimension d), ``source`` (generated
+    Python/Numba code), ``param_values`` (defaults used by ``solvers.svm.SVC``),
+    ``row`` (Numba function with :data:`ROW_SIGNATURE`).
+    """
+
+    def __init__(self, expr, kind, params, n_features, source, module, name, param_values=None):
+        self.expr, self.kind, self.params = expr, kind, tuple(params)
+        self.n_features, self.source, self.name = n_features, source, name
+        self._module = module
+        self.row = module.row
+        self.param_values = (None if param_values is None
+                             else np.asarray(param_values, dtype=np.float64))
+
+    def __repr__(self):
+        return f"CompiledKernel({self.name}: {self.expr})"
+
+    # Compiled code is immutable: copies (sklearn.base.clone deep-copies
+    # parameters) share it.
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def check_features(self, n_features):
+        """Raise KernelError if a pairwise kernel was built for another dimension."""
+        if self.n_features is not None and self.n_features != n_features:
+            raise KernelError(f"kernel {self.name} was compiled for {self.n_features} features, "
+                              f"data has {n_features}")
+
+    def _params(self, params):
+        p = self.param_values if params is None else params
+        p = np.ascontiguousarray(np.zeros(0) if p is None else p, dtype=np.float64).ravel()
+        if p.shape[0] < len(self.params):
+            raise KernelError(f"kernel {self.name} needs {len(self.params)} parameter values "
+                              f"{[str(s) for s in self.params]}, got {p.shape[0]}")
+        return p
+
+    def sq_norms(self, X):
+        """Squared row norms <x,x> (the precomputed part of an inner-product kernel)."""
+        return np.einsum("ij,ij->i", X, X)
+
+    def matrix(self, A, B, params=None):
+        """Dense float64 kernel block K[a, b] = K(A[a], B[b])."""
+        A = np.ascontiguousarray(A, dtype=np.float64)
+        B = np.ascontiguousarray(B, dtype=np.float64)
+        self.check_features(A.shape[1])
+        p = self._params(params)
+        out = np.empty((A.shape[0], B.shape[0]))
+        if self.kind == "inner":
+            # the inner products through BLAS, the scalar part compiled from SymPy
+            self._module.apply(A @ B.T, self.sq_norms(A), self.sq_norms(B), p, out)
+        else:
+            self._module.pair_matrix(A, B, p, out)
+        return out
+
+    def diag(self, X, params=None):
+        """K(x_i, x_i) for every row of X."""
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        p = self._params(params)
+        out = np.empty(X.shape[0])
+        if self.kind == "inner":
+            sq = self.sq_norms(X)
+            self._module.apply_diag(sq, p, out)
+        else:
+            self._module.pair_diag(X, p, out)
+        return out
+
+
+# ---------------------------------------------------------------- printing ----
+
+def _printer():
+    """The shared printer (codegen.printer) when present, else a private one."""
+    try:
+        from codegen.printer import print_expr  # noqa: PLC0415
+        return print_expr
+    except ImportError:
+        return _private_print_expr
+
+
+def _private_print_expr(expr, names):
+    from sympy.printing.pycode import PythonCodePrinter  # noqa: PLC0415
+
+    class _KernelPrinter(PythonCodePrinter):
+        def _print_Symbol(self, s):
+            if s not in names:
+                raise KernelError(f"symbol {s} is neither a kernel variable nor a declared parameter")
+            return names[s]
+
+        def _print_Function(self, e):
+            raise KernelError(f"function {e.func} is not supported in compiled kernels")
+
+    return _KernelPrinter({"fully_qualified_modules": True}).doprint(expr)
+
+
+def _print_body(expr, names, indent="    "):
+    """CSE'd lines computing ``expr`` into a local ``_r``."""
+    print_expr = _printer()
+    reps, (red,) = sp.cse(expr, symbols=sp.numbered_symbols("_c"))
+    names = dict(names)
+    lines = []
+    for k, (s, e) in enumerate(reps):
+        rhs = print_expr(e, names)
+        names[s] = f"_c{k}"
+        lines.append(f"{indent}_c{k} = {rhs}")
+    lines.append(f"{indent}_r = {print_expr(red, names)}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------- loading -----
+
+def _cache_dir():
+    d = os.environ.get("DERIVE_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "derive-toolkit")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def _private_load_module(source, name_hint="kernels"):
+    key = hashlib.sha256(source.encode()).hexdigest()[:20]
+    modname = f"_derive_{name_hint}_{key}"
+    if modname in sys.modules:
+        return sys.modules[modname]
+    path = os.path.join(_cache_dir(), modname + ".py")
+    try:
+        with open(path, encoding="utf-8") as f:
+            ok = f.read() == source
+    except OSError:
+        ok = False
+    if not ok:  # atomic write: concurrent builders each replace with identical content
+        fd, tmp = tempfile.mkstemp(dir=_cache_dir(), suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(source)
+        os.replace(tmp, path)
+    spec = importlib.util.spec_from_file_location(modname, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _load(source, name_hint):
+    try:
+        from codegen.cache import load_module  # noqa: PLC0415
+    except ImportError:
+        load_module = _private_load_module
+    return load_module(source, name_hint=name_hint)
+
+
+# --------------------------------------------------------------- building ----
+
+_HEADER = '''"""Generated by codegen.kernels: {what}. Do not edit."""
+import math
+import numpy as np
+from numba import njit
+
+_FM = {fastmath}
+'''
+
+_INNER_TEMPLATE = _HEADER + '''
+
+@njit(cache=True, fastmath=_FM)
+def scalar(xz, xx, zz, p):
+{body}
+    return _r
+
+
+@njit("{sig}", cache=True, fastmath=_FM)
+def row(X, sqn, p, i, idx, start, stop, out):
+    d = X.shape[1]
+    xx = sqn[i]
+    for k in range(start, stop):
+        j = idx[k]
+        s = 0.0
+        for t in range(d):
+            s += X[i, t] * X[j, t]
+        out[j] = scalar(s, xx, sqn[j], p)
+
+
+@njit(cache=True, fastmath=_FM)
+def apply(XZ, sqa, sqb, p, out):
+    for a in range(XZ.shape[0]):
+        for b in range(XZ.shape[1]):
+            out[a, b] = scalar(XZ[a, b], sqa[a], sqb[b], p)
+
+
+@njit(cache=True, fastmath=_FM)
+def apply_diag(sq, p, out):
+    for a in range(sq.shape[0]):
+        out[a] = scalar(sq[a], sq[a], sq[a], p)
+'''
+
+_PAIR_TEMPLATE = _HEADER + '''
+
+@njit(cache=True, fastmath=_FM)
+def pair(x, z, p):
+{body}
+    return _r
+
+
+@njit("{sig}", cache=True, fastmath=_FM)
+def row(X, sqn, p, i, idx, start, stop, out):
+    xi = X[i]
+    for k in range(start, stop):
+        j = idx[k]
+        out[j] = pair(xi, X[j], p)
+
+
+@njit(cache=True, fastmath=_FM)
+def pair_matrix(A, B, p, out):
+    for a in range(A.shape[0]):
+        for b in range(B.shape[0]):
+            out[a, b] = pair(A[a], B[b], p)
+
+
+@njit(cache=True, fastmath=_FM)
+def pair_diag(X, p, out):
+    for a in range(X.shape[0]):
+        out[a] = pair(X[a], X[a], p)
+'''
+
+
+def _check_params(params):
+    params = tuple(params)
+    for s in params:
+        if not isinstance(s, sp.Symbol):
+            raise KernelError(f"kernel parameter {s!r} is not a SymPy Symbol")
+    if len(set(params)) != len(params):
+        raise KernelError(f"duplicate kernel parameters in {params}")
+    return params
+
+
+def inner_product_kernel(expr, params=(), param_values=None, name="inner"):
+    """Compile a kernel given as a SymPy expression in XZ=<x,z>, XX=<x,x>, ZZ=<z,z>.
+
+    >>> import sympy as sp
+    >>> k = inner_product_kernel((XZ + 1) ** 2, name="quad")
+    >>> k.matrix([[1.0, 2.0]], [[3.0, 1.0]])
+    array([[36.]])
+    """
+    expr = sp.sympify(expr)
+    params = _check_params(params)
+    names = {XZ: "xz", XX: "xx", ZZ: "zz"}
+    names.update({s: f"p[{k}]" for k, s in enumerate(params)})
+    extra = expr.free_symbols - set(names)
+    if extra:
+        raise KernelError(f"inner-product kernel {expr}: symbols {sorted(map(str, extra))} are "
+                          "not XZ/XX/ZZ nor declared params")
+    source = _INNER_TEMPLATE.format(what=f"inner-product kernel {name}: K = {expr}",
+                                    fastmath=_FASTMATH, body=_print_body(expr, names),
+                                    sig=_ROW_SIG_SRC)
+    return CompiledKernel(expr, "inner", params, None, source, _load(source, "svmkernel"),
+                          name, param_values)
+
+
+def pairwise_kernel(expr, x, z, params=(), param_values=None, name="pairwise"):
+    """Compile any SymPy kernel K(x, z) in explicit component symbols x, z.
+
+    >>> import sympy as sp
+    >>> x = sp.symbols("x0:2"); z = sp.symbols("z0:2")
+    >>> k = pairwise_kernel((1 + x[0]*z[0] + x[1]*z[1])**2, x, z)
+    >>> k.matrix([[1.0, 2.0]], [[3.0, 1.0]])
+    array([[36.]])
+    """
+    expr = sp.sympify(expr)
+    if isinstance(expr, sp.MatrixBase):
+        if expr.shape != (1, 1):
+            raise KernelError(f"kernel must be scalar, got a {expr.shape} matrix")
+        expr = expr[0, 0]
+    x, z, params = tuple(x), tuple(z), _check_params(params)
+    if len(x) != len(z) or not x:
+        raise KernelError(f"kernel variables x and z must be non-empty and of equal length, "
+                          f"got {len(x)} and {len(z)}")
+    for s in x + z:
+        if not isinstance(s, sp.Symbol):
+            raise KernelError(f"kernel variable {s!r} is not a SymPy Symbol")
+    if len(set(x + z + params)) != len(x + z + params):
+        raise KernelError("kernel variables x, z and params must be distinct symbols")
+    names = {s: f"x[{k}]" for k, s in enumerate(x)}
+    names.update({s: f"z[{k}]" for k, s in enumerate(z)})
+    names.update({s: f"p[{k}]" for k, s in enumerate(params)})
+    extra = expr.free_symbols - set(names)
+    if extra:
+        raise KernelError(f"kernel {expr}: symbols {sorted(map(str, extra))} are neither "
+                          "components of x, z nor declared params")
+    source = _PAIR_TEMPLATE.format(what=f"pairwise kernel {name} in {len(x)} dimensions",
+                                   fastmath=_FASTMATH, body=_print_body(expr, names),
+                                   sig=_ROW_SIG_SRC)
+    return CompiledKernel(expr, "pairwise", params, len(x), source,
+                          _load(source, "svmkernel"), name, param_values)
+
+
+def kernel_from_callable(fn, n_features, name=None):
+    """Trace a Python callable ``fn(x, z)`` with SymPy column vectors and compile it.
+
+    ``x`` and ``z`` are ``sympy.Matrix`` columns, so ``x.dot(z)``, ``x - z`` and
+    ``sympy.exp`` work; NumPy ufuncs do not.
+
+    >>> import sympy as sp
+    >>> k = kernel_from_callable(lambda x, z: (x.dot(z) + 1) ** 2, 2)
+    >>> k.matrix([[1.0, 2.0]], [[3.0, 1.0]])
+    array([[36.]])
+    """
+    x = sp.Matrix(sp.symbols(f"x0:{n_features}", real=True))
+    z = sp.Matrix(sp.symbols(f"z0:{n_features}", real=True))
+    try:
+        expr = fn(x, z)
+    except Exception as exc:  # the user's code fails on symbols: say so
+        raise KernelError(f"kernel callable {fn!r} could not be traced with SymPy vectors "
+                          f"({type(exc).__name__}: {exc}); write it with SymPy functions "
+                          "(sympy.exp, x.dot(z), ...)") from exc
+    return pairwise_kernel(expr, list(x), list(z), name=name or getattr(fn, "__name__", "callable"))
