@@ -17,7 +17,9 @@ from . import ml
 from .calculus import directional_derivative, gradient, hessian, jacobian
 from .convexity import Convexity, convexity, is_convex
 from .critical import CriticalPoint, condition_number, critical_points
+from .explain import Explanation, explain
 from .kkt import KKTPoint, KKTSystem, Lagrangian, kkt, lagrangian
+from .svm import SVMDual, svm_dual
 from .taylor import QuadraticModel, quadratic_model, taylor
 
 __all__ = [
@@ -27,4 +29,5 @@ __all__ = [
     "lagrangian", "Lagrangian", "kkt", "KKTSystem", "KKTPoint",
     "critical_points", "CriticalPoint", "condition_number",
     "is_convex", "convexity", "Convexity",
+    "explain", "Explanation", "svm_dual", "SVMDual",
 ]
