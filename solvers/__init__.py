@@ -1,2 +1,31 @@
-"""solvers package."""
-__all__ = []
+"""solvers: minimisation on codegen's compiled kernels, with SciPy's quality and Numba's speed.
+
+Every method runs its whole iteration loop in Numba nopython code calling the objective's jit
+kernels (compiled once per argument layout and cached on disk); a callback switches to a
+Python loop. ``minimize`` is the front door; each method is also callable on its own.
+
+>>> from solvers import Status
+>>> Status.CONVERGED_GTOL.converged, Status.MAX_ITERATIONS.converged
+(True, False)
+"""
+from . import schedules
+from .bfgs import bfgs
+from .gradient import adagrad, adam, adamw, gd, momentum, nesterov, rmsprop
+from .lbfgs import lbfgs
+from .linesearch import backtracking, strong_wolfe
+from .minimize import METHODS, minimize
+from .newton import modified_cholesky, newton
+from .objective import ObjectiveError
+from .result import Result, Status
+from .termination import terminate
+from .trust_region import newton_tr, steihaug_cg
+
+# from . import svm
+
+__all__ = [
+    "minimize", "METHODS", "Result", "Status", "ObjectiveError",
+    "newton", "newton_tr", "lbfgs", "bfgs",
+    "gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
+    "strong_wolfe", "backtracking", "modified_cholesky", "steihaug_cg", "terminate",
+    "schedules",
+]

@@ -1,0 +1,86 @@
+"""Dense BFGS on the inverse Hessian with a strong-Wolfe line search (Nocedal & Wright Alg. 6.1)."""
+import numpy as np
+
+from .linesearch import strong_wolfe, FAILED
+from .objective import as_kernels, ask_stop, check_x0, drive
+from .result import Result
+from .termination import terminate, CONTINUE, MAXITER, LINESEARCH, NONFINITE, CALLBACK
+
+__all__ = ["bfgs"]
+
+
+def _bfgs_loop(vg, kargs, x0, maxiter, gtol, ftol, xtol, c1, c2, max_ls, skip_eps, cb):
+    n = x0.shape[0]
+    x = x0.copy()
+    f, g = vg(x, *kargs)
+    nfev = 1
+    hist_f = np.empty(maxiter + 1)
+    hist_g = np.empty(maxiter + 1)
+    hist_f[0] = f
+    hist_g[0] = np.max(np.abs(g)) if n > 0 else 0.0
+    H = np.eye(n)
+    fresh = True  # H is still the (unscaled) identity
+    nit = 0
+    status = terminate(np.inf, f, g, np.inf, 0.0, gtol, 0.0, 0.0)
+    if status == CONTINUE:
+        status = MAXITER
+        while nit < maxiter:
+            d = -(H @ g)
+            alpha0 = 1.0
+            if fresh:
+                alpha0 = min(1.0, 1.0 / np.sqrt(np.dot(g, g)))
+            if not np.dot(g, d) < 0.0:
+                H = np.eye(n)
+                fresh = True
+                d = -g
+                alpha0 = min(1.0, 1.0 / np.sqrt(np.dot(g, g)))
+            alpha, fn, gn, xn, nf, flag = strong_wolfe(vg, kargs, x, f, g, d, alpha0, c1, c2, max_ls)
+            nfev += nf
+            if flag == FAILED:
+                if not fresh:
+                    H = np.eye(n)
+                    fresh = True
+                    continue
+                status = NONFINITE if not np.isfinite(fn) else LINESEARCH
+                break
+            s = xn - x
+            y = gn - g
+            sy = np.dot(s, y)
+            yy = np.dot(y, y)
+            snorm = np.sqrt(np.dot(s, s))
+            if sy > skip_eps * snorm * np.sqrt(yy):
+                if fresh:  # N&W eq. (6.20): scale H0 before the first update
+                    H = (sy / yy) * np.eye(n)
+                    fresh = False
+                Hy = H @ y
+                yHy = np.dot(y, Hy)
+                r = 1.0 / sy
+                H += ((sy + yHy) * r * r) * np.outer(s, s) - r * (np.outer(Hy, s) + np.outer(s, Hy))
+            nit += 1
+            status = terminate(f, fn, gn, snorm, np.sqrt(np.dot(xn, xn)), gtol, ftol, xtol)
+            x = xn
+            f = fn
+            g = gn
+            hist_f[nit] = f
+            hist_g[nit] = np.max(np.abs(g))
+            if ask_stop(cb, nit, x, f, hist_g[nit]):
+                status = CALLBACK
+                break
+            if status != CONTINUE:
+                break
+            status = MAXITER
+    return x, f, g, nit, nfev, nfev, 0, status, hist_f[:nit + 1], hist_g[:nit + 1]
+
+
+def bfgs(objective, x0, *, args=(), gtol=1e-6, ftol=0.0, xtol=0.0, maxiter=1000, c1=1e-4, c2=0.9,
+         max_linesearch=40, skip_eps=1e-10, callback=None, history=False, wrt=None, rows=None):
+    """Minimise with dense BFGS (inverse-Hessian update, O(n^2) memory: for small n).
+
+    Pairs with ``s'y <= skip_eps * ||s|| * ||y||`` are skipped to keep H positive definite.
+    """
+    kern = as_kernels(objective, args, wrt, rows)
+    x = check_x0(x0, kern.n)
+    rest = (int(maxiter), float(gtol), float(ftol), float(xtol), float(c1), float(c2),
+            int(max_linesearch), float(skip_eps))
+    out = drive(_bfgs_loop, kern, (kern.vg,), x, rest, callback)
+    return Result.from_loop(out, "bfgs", history)

@@ -1,0 +1,201 @@
+"""The gradient-descent family: gd, momentum, nesterov, adagrad, rmsprop, adam, adamw.
+
+One Numba loop serves every rule (a rule code selects the update), with learning-rate
+schedules, gradient clipping (global norm / by value), mini-batches over the rows of a data
+objective (reproducible with ``seed``), and divergence detection.
+
+Update rules follow PyTorch's conventions (momentum buffer v = beta v + g, step lr v), so
+hyper-parameters carry over.
+"""
+import numpy as np
+
+from .objective import as_kernels, ask_stop, batch_args, check_x0, data_rows, drive
+from .result import Result
+from .schedules import as_schedule, schedule_lr, plateau_update, PLATEAU
+from .termination import terminate, CONTINUE, MAXITER, NONFINITE, DIVERGED, CALLBACK
+
+__all__ = ["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
+
+GD, MOMENTUM, NESTEROV, ADAGRAD, RMSPROP, ADAM, ADAMW = range(7)
+_RULES = {"gd": GD, "momentum": MOMENTUM, "nesterov": NESTEROV, "adagrad": ADAGRAD,
+          "rmsprop": RMSPROP, "adam": ADAM, "adamw": ADAMW}
+
+
+def _gd_loop(vg, kargs, x0, rule, hp, sched_code, sched_p, batch_size, seed, sum_reduced,
+             maxiter, gtol, ftol, div_factor, cb):
+    lr, beta1, beta2, eps, wd, clip_norm, clip_value = hp[0], hp[1], hp[2], hp[3], hp[4], hp[5], hp[6]
+    n = x0.shape[0]
+    x = x0.copy()
+    rows_all = data_rows(kargs)
+    N = rows_all.shape[0]
+    minibatch = batch_size > 0 and N > 0 and batch_size < N
+    spe = (N + batch_size - 1) // batch_size if minibatch else 1  # steps per epoch
+    if seed >= 0:
+        np.random.seed(seed)
+    perm = np.arange(N)
+    m = np.zeros(n)
+    v = np.zeros(n)
+    f, g = vg(x, *kargs)
+    nfev = 1
+    f0 = f
+    hist_f = np.empty(maxiter // spe + 2)
+    hist_g = np.empty(maxiter // spe + 2)
+    hist_f[0] = f
+    hist_g[0] = np.max(np.abs(g)) if n > 0 else 0.0
+    nh = 1
+    plateau = np.array([np.inf, 0.0, 1.0])
+    pscale = 1.0
+    k = 0
+    status = terminate(np.inf, f, g, np.inf, 0.0, gtol, 0.0, 0.0)
+    if status == CONTINUE:
+        status = MAXITER
+        while k < maxiter:
+            if minibatch:
+                j = k % spe
+                if j == 0:
+                    perm = np.random.permutation(N)
+                stop = min((j + 1) * batch_size, N)
+                rb = rows_all[perm[j * batch_size:stop]]
+                fb, gs = vg(x, *batch_args(kargs, rb))
+                nfev += 1
+                if sum_reduced:  # unbiased estimate of the gradient of the full sum
+                    gs = gs * (N / rb.shape[0])
+            else:
+                gs = g.copy()
+            step_lr = schedule_lr(sched_code, sched_p, k, lr)
+            if sched_code == PLATEAU:
+                step_lr = max(lr * pscale, sched_p[3])
+            if clip_value > 0.0:
+                gs = np.minimum(np.maximum(gs, -clip_value), clip_value)
+            if clip_norm > 0.0:
+                gn = np.sqrt(np.dot(gs, gs))
+                if gn > clip_norm:
+                    gs = gs * (clip_norm / gn)
+            x_old = x.copy()
+            if rule == MOMENTUM:
+                m = beta1 * m + gs
+                x = x - step_lr * m
+            elif rule == NESTEROV:
+                m = beta1 * m + gs
+                x = x - step_lr * (gs + beta1 * m)
+            elif rule == ADAGRAD:
+                v = v + gs * gs
+                x = x - step_lr * gs / (np.sqrt(v) + eps)
+            elif rule == RMSPROP:
+                v = beta2 * v + (1.0 - beta2) * gs * gs
+                x = x - step_lr * gs / (np.sqrt(v) + eps)
+            elif rule == ADAM or rule == ADAMW:
+                if rule == ADAMW:  # decoupled weight decay (Loshchilov & Hutter 2019)
+                    x = x * (1.0 - step_lr * wd)
+                t = k + 1
+                m = beta1 * m + (1.0 - beta1) * gs
+                v = beta2 * v + (1.0 - beta2) * gs * gs
+                mhat = m / (1.0 - beta1 ** t)
+                vhat = v / (1.0 - beta2 ** t)
+                x = x - step_lr * mhat / (np.sqrt(vhat) + eps)
+            else:
+                x = x - step_lr * gs
+            k += 1
+            if (not minibatch) or k % spe == 0 or k == maxiter:
+                f_old = f
+                f, g = vg(x, *kargs)
+                nfev += 1
+                gmax = np.max(np.abs(g)) if n > 0 else 0.0
+                hist_f[nh] = f
+                hist_g[nh] = gmax
+                nh += 1
+                if not (np.isfinite(f) and np.isfinite(gmax)):
+                    status = DIVERGED if np.isfinite(f0) else NONFINITE
+                    break
+                if f > f0 + div_factor * (1.0 + abs(f0)):
+                    status = DIVERGED
+                    break
+                if sched_code == PLATEAU:
+                    pscale = plateau_update(plateau, f, sched_p)
+                d = x - x_old
+                status = terminate(f_old, f, g, np.sqrt(np.dot(d, d)), 0.0, gtol, ftol, 0.0)
+                if ask_stop(cb, k, x, f, gmax):
+                    status = CALLBACK
+                    break
+                if status != CONTINUE:
+                    break
+                status = MAXITER
+    return x, f, g, k, nfev, nfev, 0, status, hist_f[:nh], hist_g[:nh]
+
+
+def _run(method, objective, x0, *, lr, beta1=0.0, beta2=0.0, eps=0.0, weight_decay=0.0, args=(),
+         schedule=None, clip_norm=None, clip_value=None, batch_size=None, seed=0, epochs=None,
+         maxiter=10000, gtol=1e-6, ftol=0.0, divergence=1e8, callback=None, history=False,
+         wrt=None, rows=None):
+    if not lr > 0:
+        raise ValueError(f"{method}: learning rate lr must be > 0, got {lr}")
+    kern = as_kernels(objective, args, wrt, rows)
+    x = check_x0(x0, kern.n)
+    sched = as_schedule(schedule)
+    bs = int(batch_size) if batch_size else 0
+    if bs and not kern.has_data:
+        raise ValueError(f"{method}: batch_size needs a data objective (codegen.compile(..., data=)); "
+                         f"this objective has no data rows")
+    if epochs is not None:
+        spe = -(-kern.n_rows // bs) if (bs and bs < kern.n_rows) else 1
+        maxiter = int(epochs) * spe
+    hp = np.array([lr, beta1, beta2, eps, weight_decay, clip_norm or 0.0, clip_value or 0.0])
+    rest = (_RULES[method], hp, int(sched.code), np.ascontiguousarray(sched.params(), dtype=float),
+            bs, int(-1 if seed is None else seed), bool(kern.sum_reduced), int(maxiter),
+            float(gtol), float(ftol), float(divergence))
+    out = drive(_gd_loop, kern, (kern.vg,), x, rest, callback)
+    return Result.from_loop(out, method, history)
+
+
+_COMMON = """
+    Common options: ``schedule`` (a :mod:`solvers.schedules` object or name), ``clip_norm`` /
+    ``clip_value`` (gradient clipping), ``batch_size`` / ``seed`` / ``epochs`` (mini-batches over
+    the rows of a data objective; ``maxiter`` counts steps), ``gtol`` / ``ftol`` (checked on the
+    full objective after every step, or every epoch with mini-batches), ``divergence`` (stop with
+    status DIVERGED once f > f0 + divergence * (1 + |f0|)), ``callback``, ``history``.
+"""
+
+
+def gd(objective, x0, *, lr=1e-2, **options):
+    """Plain gradient descent: x -= lr g."""
+    return _run("gd", objective, x0, lr=lr, **options)
+
+
+def momentum(objective, x0, *, lr=1e-2, beta=0.9, **options):
+    """Heavy-ball momentum: v = beta v + g; x -= lr v."""
+    return _run("momentum", objective, x0, lr=lr, beta1=beta, **options)
+
+
+def nesterov(objective, x0, *, lr=1e-2, beta=0.9, **options):
+    """Nesterov momentum (Sutskever form): v = beta v + g; x -= lr (g + beta v)."""
+    return _run("nesterov", objective, x0, lr=lr, beta1=beta, **options)
+
+
+def adagrad(objective, x0, *, lr=1e-2, eps=1e-10, **options):
+    """AdaGrad: G += g^2; x -= lr g / (sqrt(G) + eps)."""
+    return _run("adagrad", objective, x0, lr=lr, eps=eps, **options)
+
+
+def rmsprop(objective, x0, *, lr=1e-2, rho=0.99, eps=1e-8, **options):
+    """RMSProp: E = rho E + (1 - rho) g^2; x -= lr g / (sqrt(E) + eps)."""
+    return _run("rmsprop", objective, x0, lr=lr, beta2=rho, eps=eps, **options)
+
+
+def adam(objective, x0, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, **options):
+    """Adam with bias correction (Kingma & Ba 2015, Alg. 1).
+
+    m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; x -= lr m/(1-b1^t) / (sqrt(v/(1-b2^t)) + eps).
+    """
+    return _run("adam", objective, x0, lr=lr, beta1=beta1, beta2=beta2, eps=eps, **options)
+
+
+def adamw(objective, x0, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2,
+          **options):
+    """AdamW: x *= (1 - lr * weight_decay) (decoupled), then the Adam step."""
+    return _run("adamw", objective, x0, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                weight_decay=weight_decay, **options)
+
+
+for _f in (gd, momentum, nesterov, adagrad, rmsprop, adam, adamw):
+    _f.__doc__ += _COMMON
+del _f

@@ -1,0 +1,110 @@
+"""Limited-memory BFGS with a strong-Wolfe line search (Nocedal & Wright Alg. 7.4-7.5)."""
+import numpy as np
+from numba import njit
+
+from .linesearch import strong_wolfe, FAILED
+from .objective import as_kernels, ask_stop, check_x0, drive
+from .result import Result
+from .termination import terminate, CONTINUE, MAXITER, LINESEARCH, NONFINITE, CALLBACK
+
+__all__ = ["lbfgs"]
+
+
+@njit(cache=True)
+def _two_loop(g, S, Y, rho, count, head, gamma):
+    """-H_k g by the two-loop recursion over the ``count`` newest pairs (ring buffer)."""
+    m = S.shape[0]
+    q = g.copy()
+    alpha = np.empty(m)
+    for j in range(count):
+        i = (head - 1 - j) % m
+        alpha[i] = rho[i] * np.dot(S[i], q)
+        q -= alpha[i] * Y[i]
+    r = gamma * q
+    for j in range(count - 1, -1, -1):
+        i = (head - 1 - j) % m
+        beta = rho[i] * np.dot(Y[i], r)
+        r += (alpha[i] - beta) * S[i]
+    return -r
+
+
+def _lbfgs_loop(vg, kargs, x0, m, maxiter, gtol, ftol, xtol, c1, c2, max_ls, skip_eps, cb):
+    n = x0.shape[0]
+    x = x0.copy()
+    f, g = vg(x, *kargs)
+    nfev = 1
+    hist_f = np.empty(maxiter + 1)
+    hist_g = np.empty(maxiter + 1)
+    hist_f[0] = f
+    hist_g[0] = np.max(np.abs(g)) if n > 0 else 0.0
+    S = np.zeros((m, n))
+    Y = np.zeros((m, n))
+    rho = np.zeros(m)
+    count = 0
+    head = 0
+    gamma = 1.0
+    nit = 0
+    status = terminate(np.inf, f, g, np.inf, 0.0, gtol, 0.0, 0.0)
+    if status == CONTINUE:
+        status = MAXITER
+        while nit < maxiter:
+            if count > 0:
+                d = _two_loop(g, S, Y, rho, count, head, gamma)
+                alpha0 = 1.0
+            else:
+                d = -g
+                alpha0 = min(1.0, 1.0 / np.sqrt(np.dot(g, g)))
+            if not np.dot(g, d) < 0.0:  # lost descent (rounding): restart from steepest descent
+                count = 0
+                d = -g
+                alpha0 = min(1.0, 1.0 / np.sqrt(np.dot(g, g)))
+            alpha, fn, gn, xn, nf, flag = strong_wolfe(vg, kargs, x, f, g, d, alpha0, c1, c2, max_ls)
+            nfev += nf
+            if flag == FAILED:
+                if count > 0:  # the quasi-Newton model was bad: forget it and retry
+                    count = 0
+                    continue
+                status = NONFINITE if not np.isfinite(fn) else LINESEARCH
+                break
+            s = xn - x
+            y = gn - g
+            sy = np.dot(s, y)
+            yy = np.dot(y, y)
+            snorm = np.sqrt(np.dot(s, s))
+            if sy > skip_eps * snorm * np.sqrt(yy):  # keep H positive definite: skip bad pairs
+                S[head] = s
+                Y[head] = y
+                rho[head] = 1.0 / sy
+                head = (head + 1) % m
+                count = min(count + 1, m)
+                gamma = sy / yy
+            nit += 1
+            status = terminate(f, fn, gn, snorm, np.sqrt(np.dot(xn, xn)), gtol, ftol, xtol)
+            x = xn
+            f = fn
+            g = gn
+            hist_f[nit] = f
+            hist_g[nit] = np.max(np.abs(g))
+            if ask_stop(cb, nit, x, f, hist_g[nit]):
+                status = CALLBACK
+                break
+            if status != CONTINUE:
+                break
+            status = MAXITER
+    return x, f, g, nit, nfev, nfev, 0, status, hist_f[:nit + 1], hist_g[:nit + 1]
+
+
+def lbfgs(objective, x0, *, args=(), m=10, gtol=1e-6, ftol=0.0, xtol=0.0, maxiter=1000,
+          c1=1e-4, c2=0.9, max_linesearch=40, skip_eps=1e-10, callback=None, history=False,
+          wrt=None, rows=None):
+    """Minimise with L-BFGS (two-loop recursion, memory ``m``, scaling gamma = s'y/y'y).
+
+    Updates with ``s'y <= skip_eps * ||s|| * ||y||`` are skipped so the implicit inverse Hessian
+    stays positive definite. ``callback(x)`` runs the loop in Python; returning True stops.
+    """
+    kern = as_kernels(objective, args, wrt, rows)
+    x = check_x0(x0, kern.n)
+    rest = (int(m), int(maxiter), float(gtol), float(ftol), float(xtol), float(c1), float(c2),
+            int(max_linesearch), float(skip_eps))
+    out = drive(_lbfgs_loop, kern, (kern.vg,), x, rest, callback)
+    return Result.from_loop(out, "lbfgs", history)

@@ -1,0 +1,147 @@
+"""Line searches shared by the descent methods: backtracking Armijo and strong Wolfe.
+
+Both are Numba functions that take the objective's ``value_and_grad`` kernel ``vg`` and its
+packed arguments ``kargs``, and return ``(alpha, f, g, x, nfev, flag)`` where ``flag`` is
+``WOLFE`` (all requested conditions hold), ``ARMIJO`` (only sufficient decrease holds; the
+point is still a safe, lower iterate) or ``FAILED`` (no lower point found; x is unchanged).
+"""
+import numpy as np
+from numba import njit
+
+__all__ = ["strong_wolfe", "backtracking", "WOLFE", "ARMIJO", "FAILED"]
+
+WOLFE = 0
+ARMIJO = 1
+FAILED = -1
+
+
+@njit(cache=True)
+def _cubic_min(a, fa, da, b, fb, db):
+    """Minimiser of the cubic through (a, fa, da), (b, fb, db); NaN if it does not exist.
+
+    Nocedal & Wright eq. (3.59).
+    """
+    if a == b:
+        return np.nan
+    d1 = da + db - 3.0 * (fa - fb) / (a - b)
+    disc = d1 * d1 - da * db
+    if not disc >= 0.0:
+        return np.nan
+    d2 = np.sqrt(disc)
+    if b < a:
+        d2 = -d2
+    den = db - da + 2.0 * d2
+    if den == 0.0:
+        return np.nan
+    return b - (b - a) * (db + d2 - d1) / den
+
+
+@njit(cache=True)
+def _quad_min(a, fa, da, b, fb):
+    """Minimiser of the quadratic through (a, fa, da) and (b, fb); NaN if not convex."""
+    h = b - a
+    c = (fb - fa - da * h) / (h * h)
+    if not c > 0.0:
+        return np.nan
+    return a - da / (2.0 * c)
+
+
+@njit(cache=True)
+def _interpolate(alo, flo, dlo, ahi, fhi, dhi):
+    """Trial step inside the bracket [alo, ahi] by safeguarded cubic/quadratic interpolation."""
+    lo = min(alo, ahi)
+    hi = max(alo, ahi)
+    margin = 0.1 * (hi - lo)
+    t = np.nan
+    if np.isfinite(fhi) and np.isfinite(dhi):
+        t = _cubic_min(alo, flo, dlo, ahi, fhi, dhi)
+    if not (lo + margin <= t <= hi - margin) and np.isfinite(fhi):
+        t = _quad_min(alo, flo, dlo, ahi, fhi)
+    if not (lo + margin <= t <= hi - margin):
+        t = 0.5 * (alo + ahi)
+    return t
+
+
+@njit(cache=True)
+def strong_wolfe(vg, kargs, x, f0, g0, d, alpha0, c1, c2, maxiter):
+    """Step along ``d`` satisfying the strong Wolfe conditions.
+
+    Bracketing phase and ``zoom`` of Nocedal & Wright, Alg. 3.5-3.6, with safeguarded cubic
+    interpolation; a trial where the objective is NaN/inf is treated as "too far".
+    Requires ``g0 @ d < 0``.
+    """
+    dphi0 = np.dot(g0, d)
+    nfev = 0
+    # best point that satisfies sufficient decrease (the "lo" end of the bracket)
+    alo = 0.0
+    flo = f0
+    dlo = dphi0
+    xlo = x.copy()
+    glo = g0.copy()
+    ahi = np.nan
+    fhi = np.nan
+    dhi = np.nan
+    a = alpha0
+    bracketed = False
+    while nfev < maxiter:
+        if bracketed:
+            a = _interpolate(alo, flo, dlo, ahi, fhi, dhi)
+        xa = x + a * d
+        fa, ga = vg(xa, *kargs)
+        nfev += 1
+        da = np.dot(ga, d)
+        ok = np.isfinite(fa) and np.isfinite(da)
+        if (not ok) or fa > f0 + c1 * a * dphi0 or fa >= flo:
+            ahi = a
+            fhi = fa if ok else np.nan
+            dhi = da if ok else np.nan
+            bracketed = True
+        else:
+            if abs(da) <= -c2 * dphi0:
+                return a, fa, ga, xa, nfev, WOLFE
+            if bracketed:
+                if da * (ahi - alo) >= 0.0:
+                    ahi = alo
+                    fhi = flo
+                    dhi = dlo
+            elif da >= 0.0:
+                ahi = alo
+                fhi = flo
+                dhi = dlo
+                bracketed = True
+            alo = a
+            flo = fa
+            dlo = da
+            xlo = xa
+            glo = ga
+            if not bracketed:
+                a = 4.0 * a if a < 1e10 else a  # extrapolate (Moré-Thuente allow up to 4x)
+        if bracketed and abs(ahi - alo) <= 1e-14 * max(abs(alo), abs(ahi), 1e-300):
+            break
+    if alo > 0.0:
+        return alo, flo, glo, xlo, nfev, ARMIJO
+    return 0.0, f0, g0, x, nfev, FAILED
+
+
+@njit(cache=True)
+def backtracking(vg, kargs, x, f0, g0, d, alpha0, c1, maxiter):
+    """Largest step alpha0 * (shrink)^k with sufficient decrease (Armijo).
+
+    Shrinks by safeguarded quadratic interpolation within [0.1, 0.5] of the last trial
+    (Nocedal & Wright Sec. 3.5); NaN/inf trials shrink by 10.
+    """
+    dphi0 = np.dot(g0, d)
+    a = alpha0
+    nfev = 0
+    while nfev < maxiter:
+        xa = x + a * d
+        fa, ga = vg(xa, *kargs)
+        nfev += 1
+        if np.isfinite(fa) and fa <= f0 + c1 * a * dphi0 and np.all(np.isfinite(ga)):
+            return a, fa, ga, xa, nfev, WOLFE
+        if np.isfinite(fa):
+            t = -dphi0 * a * a / (2.0 * (fa - f0 - dphi0 * a))
+            a = min(max(t, 0.1 * a), 0.5 * a)
+        else:
+            a = 0.1 * a
+    return 0.0, f0, g0, x, nfev, FAILED

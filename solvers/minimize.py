@@ -1,0 +1,52 @@
+"""``minimize``: the one front door, dispatching to one function per method (like SciPy's)."""
+from .bfgs import bfgs
+from .gradient import adagrad, adam, adamw, gd, momentum, nesterov, rmsprop
+from .lbfgs import lbfgs
+from .newton import newton
+from .trust_region import newton_tr
+
+__all__ = ["minimize", "METHODS"]
+
+METHODS = {
+    "newton": newton, "newton-tr": newton_tr, "lbfgs": lbfgs, "bfgs": bfgs, "gd": gd,
+    "momentum": momentum, "nesterov": nesterov, "adagrad": adagrad, "rmsprop": rmsprop,
+    "adam": adam, "adamw": adamw,
+}
+_ALIASES = {"l-bfgs": "lbfgs", "l-bfgs-b": "lbfgs", "newton_tr": "newton-tr", "trust-ncg": "newton-tr",
+            "sgd": "gd"}
+
+
+def minimize(objective, x0, method="lbfgs", args=(), tol=None, maxiter=None, callback=None,
+             options=None, wrt=None, history=False):
+    """Minimise ``objective`` from ``x0``; returns a :class:`solvers.Result`.
+
+    objective: a ``codegen`` CompiledObjective, or a SymPy expression together with ``wrt=``
+    (compiled on the fly). args: the objective's parameter values. tol: sets ``gtol`` (max
+    gradient entry). callback(x) runs after every iteration (the loop then runs in Python);
+    returning True stops. options: the method's own keywords, e.g. ``{"m": 20}`` for L-BFGS or
+    ``{"lr": 0.1, "schedule": Cosine(100)}`` for Adam; ``history=True`` records f and |g| per
+    iteration.
+
+    >>> import codegen, sympy                                      # doctest: +SKIP
+    >>> x, y = sympy.symbols("x y")                                # doctest: +SKIP
+    >>> r = minimize(100*(y - x**2)**2 + (1 - x)**2, [-1.2, 1], wrt=[x, y])  # doctest: +SKIP
+    >>> r.success, r.x.round(6)                                    # doctest: +SKIP
+    (True, array([1., 1.]))
+    """
+    key = str(method).lower()
+    key = _ALIASES.get(key, key)
+    solver = METHODS.get(key)
+    if solver is None:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    opts = dict(options or {})
+    if tol is not None:
+        opts.setdefault("gtol", float(tol))
+    if maxiter is not None:
+        opts.setdefault("maxiter", int(maxiter))
+    try:
+        return solver(objective, x0, args=args, callback=callback, history=history, wrt=wrt, **opts)
+    except TypeError as exc:
+        if "unexpected keyword" in str(exc):
+            raise TypeError(f"method {key!r} does not take that option ({exc}); see "
+                            f"help(solvers.{solver.__name__}) for its options") from None
+        raise

@@ -1,0 +1,228 @@
+"""Line-search Newton with the exact Hessian, made positive definite by adding tau*I.
+
+Dense path: the whole loop in Numba (Cholesky written out so "not positive definite" is a flag,
+not an exception). Sparse path (large n): SciPy's sparse LU with symmetric ordering and
+diagonal pivoting, whose pivots are those of an LDL' factorisation, so all-positive pivots
+certify positive definiteness.
+"""
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from numba import njit, types
+
+from .linesearch import strong_wolfe, FAILED
+from .objective import as_kernels, ask_stop, check_x0, drive, specialize
+from .result import Result, Status
+from .termination import (terminate, CONTINUE, MAXITER, LINESEARCH, NONFINITE, HESSIAN,
+                          CALLBACK)
+
+__all__ = ["newton", "modified_cholesky"]
+
+_vec = types.Array(types.float64, 1, "C")
+
+
+@njit(cache=True)
+def _cholesky(A, L):
+    """Lower Cholesky factor of A into L; False if A is not (numerically) positive definite."""
+    n = A.shape[0]
+    for j in range(n):
+        s = A[j, j]
+        for k in range(j):
+            s -= L[j, k] * L[j, k]
+        if not s > 0.0:
+            return False
+        ljj = np.sqrt(s)
+        L[j, j] = ljj
+        for i in range(j + 1, n):
+            t = A[i, j]
+            for k in range(j):
+                t -= L[i, k] * L[j, k]
+            L[i, j] = t / ljj
+        for i in range(j):
+            L[i, j] = 0.0
+    return True
+
+
+@njit(cache=True)
+def _cho_solve(L, b):
+    n = L.shape[0]
+    y = b.copy()
+    for i in range(n):
+        t = y[i]
+        for k in range(i):
+            t -= L[i, k] * y[k]
+        y[i] = t / L[i, i]
+    for i in range(n - 1, -1, -1):
+        t = y[i]
+        for k in range(i + 1, n):
+            t -= L[k, i] * y[k]
+        y[i] = t / L[i, i]
+    return y
+
+
+@njit(cache=True)
+def modified_cholesky(H, beta, max_tries):
+    """(L, tau, ok): Cholesky factor L of H + tau*I with the smallest tau tried that works.
+
+    Nocedal & Wright Alg. 3.3 (Cholesky with added multiple of the identity): start from
+    tau = 0 when the diagonal is positive, else -min(diag) + beta; double until PD.
+    """
+    n = H.shape[0]
+    L = np.zeros((n, n))
+    dmin = np.inf
+    for i in range(n):
+        dmin = min(dmin, H[i, i])
+    tau = 0.0 if dmin > 0.0 else beta - dmin
+    A = H.copy()
+    for _ in range(max_tries):
+        for i in range(n):
+            A[i, i] = H[i, i] + tau
+        if _cholesky(A, L):
+            return L, tau, True
+        tau = max(2.0 * tau, beta)
+    return L, tau, False
+
+
+def _newton_loop(vg, hess, kargs, x0, maxiter, gtol, ftol, xtol, c1, c2, max_ls, beta, cb):
+    n = x0.shape[0]
+    x = x0.copy()
+    f, g = vg(x, *kargs)
+    nfev = 1
+    nhev = 0
+    hist_f = np.empty(maxiter + 1)
+    hist_g = np.empty(maxiter + 1)
+    hist_f[0] = f
+    hist_g[0] = np.max(np.abs(g)) if n > 0 else 0.0
+    nit = 0
+    status = terminate(np.inf, f, g, np.inf, 0.0, gtol, 0.0, 0.0)
+    if status == CONTINUE:
+        status = MAXITER
+        while nit < maxiter:
+            H = hess(x, *kargs)
+            nhev += 1
+            if not np.all(np.isfinite(H)):
+                status = HESSIAN
+                break
+            scale = max(1.0, np.max(np.abs(H)))
+            L, tau, ok = modified_cholesky(H, beta * scale, 80)
+            if not ok:
+                status = HESSIAN
+                break
+            d = -_cho_solve(L, g)
+            if not np.dot(g, d) < 0.0:
+                d = -g
+            alpha, fn, gn, xn, nf, flag = strong_wolfe(vg, kargs, x, f, g, d, 1.0, c1, c2, max_ls)
+            nfev += nf
+            if flag == FAILED:
+                status = NONFINITE if not np.isfinite(fn) else LINESEARCH
+                break
+            s = xn - x
+            nit += 1
+            status = terminate(f, fn, gn, np.sqrt(np.dot(s, s)), np.sqrt(np.dot(xn, xn)),
+                               gtol, ftol, xtol)
+            x = xn
+            f = fn
+            g = gn
+            hist_f[nit] = f
+            hist_g[nit] = np.max(np.abs(g))
+            if ask_stop(cb, nit, x, f, hist_g[nit]):
+                status = CALLBACK
+                break
+            if status != CONTINUE:
+                break
+            status = MAXITER
+    return x, f, g, nit, nfev, nfev, nhev, status, hist_f[:nit + 1], hist_g[:nit + 1]
+
+
+def _sparse_direction(H, g, beta, max_tries=80):
+    """Solve (H + tau I) d = -g with the smallest tau tried for which H + tau I is PD."""
+    n = H.shape[0]
+    diag = H.diagonal()
+    dmin = float(diag.min()) if n else 1.0
+    tau = 0.0 if dmin > 0.0 else beta - dmin
+    eye = sp.identity(n, format="csc")
+    Hc = H.tocsc()
+    for _ in range(max_tries):
+        A = (Hc + tau * eye).tocsc() if tau else Hc
+        try:
+            lu = spla.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                           options={"SymmetricMode": True})
+            piv = lu.U.diagonal()
+            if np.all(piv > 0.0) and np.all(np.isfinite(piv)):
+                d = -lu.solve(g)
+                if np.all(np.isfinite(d)) and np.dot(g, d) < 0.0:
+                    return d, True
+        except RuntimeError:  # exactly singular
+            pass
+        tau = max(2.0 * tau, beta)
+    return None, False
+
+
+def _newton_sparse(kern, x, maxiter, gtol, ftol, xtol, c1, c2, max_ls, beta, callback, history):
+    """Newton with sparse Hessians: a Python loop (each iteration is a sparse factorisation)."""
+    obj = kern.obj
+    f64 = types.float64
+    ls = specialize(strong_wolfe.py_func, (kern.vg_type, kern.kargs_type, _vec, f64, _vec, _vec,
+                                           f64, f64, f64, types.int64))
+    vg = kern.vg
+    f, g = vg(x, *kern.kargs)
+    nfev, nhev, nit = 1, 0, 0
+    hf, hg = [f], [float(np.max(np.abs(g)))]
+    status = terminate(np.inf, f, g, np.inf, 0.0, gtol, 0.0, 0.0)
+    if status == CONTINUE:
+        status = MAXITER
+        while nit < maxiter:
+            H = obj.hess_sparse(x, *kern.args, rows=kern.rows)
+            nhev += 1
+            if not np.all(np.isfinite(H.data)):
+                status = HESSIAN
+                break
+            scale = max(1.0, float(np.max(np.abs(H.data)))) if H.nnz else 1.0
+            d, ok = _sparse_direction(H, g, beta * scale)
+            if not ok:
+                status = HESSIAN
+                break
+            alpha, fn, gn, xn, nf, flag = ls(vg, kern.kargs, x, f, g, d, 1.0, c1, c2, max_ls)
+            nfev += nf
+            if flag == FAILED:
+                status = NONFINITE if not np.isfinite(fn) else LINESEARCH
+                break
+            s = xn - x
+            nit += 1
+            status = terminate(f, fn, gn, float(np.linalg.norm(s)), float(np.linalg.norm(xn)),
+                               gtol, ftol, xtol)
+            x, f, g = xn, fn, gn
+            hf.append(f)
+            hg.append(float(np.max(np.abs(g))))
+            if callback is not None and callback(x.copy()):
+                status = CALLBACK
+                break
+            if status != CONTINUE:
+                break
+            status = MAXITER
+    out = (x, f, g, nit, nfev, nfev, nhev, status, np.array(hf), np.array(hg))
+    return Result.from_loop(out, "newton", history)
+
+
+def newton(objective, x0, *, args=(), gtol=1e-8, ftol=0.0, xtol=0.0, maxiter=200, c1=1e-4,
+           c2=0.9, max_linesearch=40, beta=1e-3, sparse=None, callback=None, history=False,
+           wrt=None, rows=None):
+    """Minimise with line-search Newton on the exact Hessian.
+
+    When the Hessian is not positive definite, tau*I is added (tau doubled from
+    ``beta * max|H|`` until a Cholesky factorisation succeeds), so every step is a descent step
+    (a saddle is never approached uphill). ``sparse=None`` chooses the sparse path for n > 200
+    when the objective provides ``hess_sparse``.
+    """
+    kern = as_kernels(objective, args, wrt, rows)
+    x = check_x0(x0, kern.n)
+    if sparse is None:
+        sparse = kern.n > 200 and hasattr(kern.obj, "hess_sparse")
+    if sparse:
+        return _newton_sparse(kern, x, int(maxiter), float(gtol), float(ftol), float(xtol),
+                              float(c1), float(c2), int(max_linesearch), float(beta), callback,
+                              history)
+    rest = (int(maxiter), float(gtol), float(ftol), float(xtol), float(c1), float(c2),
+            int(max_linesearch), float(beta))
+    out = drive(_newton_loop, kern, (kern.vg, kern.hess), x, rest, callback)
+    return Result.from_loop(out, "newton", history)

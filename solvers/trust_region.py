@@ -1,0 +1,132 @@
+"""Trust-region Newton with the Steihaug-Toint truncated CG (Nocedal & Wright Alg. 4.1, 7.2).
+
+Uses only Hessian-vector products (``hessp``), so it never forms or factors the Hessian.
+"""
+import numpy as np
+from numba import njit
+
+from .objective import as_kernels, ask_stop, check_x0, drive
+from .result import Result
+from .termination import (terminate, CONTINUE, MAXITER, NONFINITE, HESSIAN, TRCOLLAPSE,
+                          CALLBACK)
+
+__all__ = ["newton_tr", "steihaug_cg"]
+
+
+@njit(cache=True)
+def _to_boundary(z, d, delta):
+    """tau >= 0 with ||z + tau d|| = delta."""
+    a = np.dot(d, d)
+    b = 2.0 * np.dot(z, d)
+    c = np.dot(z, z) - delta * delta
+    disc = max(b * b - 4.0 * a * c, 0.0)
+    return (-b + np.sqrt(disc)) / (2.0 * a)
+
+
+def steihaug_cg(hessp, kargs, x, g, delta, tol, maxcg):
+    """(p, Hp, on_boundary, n_hessp, finite): approximate minimiser of g'p + p'Hp/2, ||p|| <= delta.
+
+    Stops at negative curvature or the boundary (Steihaug), or when ||r|| <= tol.
+    """
+    n = g.shape[0]
+    z = np.zeros(n)
+    Hz = np.zeros(n)
+    r = g.copy()
+    d = -r
+    rr = np.dot(r, r)
+    nhp = 0
+    for _ in range(maxcg):
+        Hd = hessp(x, d, *kargs)
+        nhp += 1
+        dHd = np.dot(d, Hd)
+        if not np.isfinite(dHd):
+            return z, Hz, False, nhp, False
+        if dHd <= 0.0:
+            tau = _to_boundary(z, d, delta)
+            return z + tau * d, Hz + tau * Hd, True, nhp, True
+        alpha = rr / dHd
+        zn = z + alpha * d
+        if np.dot(zn, zn) >= delta * delta:
+            tau = _to_boundary(z, d, delta)
+            return z + tau * d, Hz + tau * Hd, True, nhp, True
+        z = zn
+        Hz = Hz + alpha * Hd
+        r = r + alpha * Hd
+        rr_new = np.dot(r, r)
+        if np.sqrt(rr_new) <= tol:
+            break
+        d = -r + (rr_new / rr) * d
+        rr = rr_new
+    return z, Hz, False, nhp, True
+
+
+steihaug_cg = njit(cache=True)(steihaug_cg)
+
+
+def _tr_loop(vg, hessp, kargs, x0, maxiter, gtol, ftol, xtol, delta0, delta_max, eta, cb):
+    n = x0.shape[0]
+    x = x0.copy()
+    f, g = vg(x, *kargs)
+    nfev = 1
+    nhev = 0
+    hist_f = np.empty(maxiter + 1)
+    hist_g = np.empty(maxiter + 1)
+    hist_f[0] = f
+    hist_g[0] = np.max(np.abs(g)) if n > 0 else 0.0
+    delta = delta0
+    nit = 0
+    status = terminate(np.inf, f, g, np.inf, 0.0, gtol, 0.0, 0.0)
+    if status == CONTINUE:
+        status = MAXITER
+        while nit < maxiter:
+            gnorm = np.sqrt(np.dot(g, g))
+            tol = min(0.5, np.sqrt(gnorm)) * gnorm  # superlinear forcing (N&W eq. 7.3)
+            p, Hp, boundary, nhp, finite = steihaug_cg(hessp, kargs, x, g, delta, tol, 2 * n + 10)
+            nhev += nhp
+            if not finite:
+                status = HESSIAN
+                break
+            pred = -(np.dot(g, p) + 0.5 * np.dot(p, Hp))
+            xn = x + p
+            fn, gn = vg(xn, *kargs)
+            nfev += 1
+            ok = np.isfinite(fn) and np.all(np.isfinite(gn))
+            rho = (f - fn) / pred if (ok and pred > 0.0) else -1.0
+            pnorm = np.sqrt(np.dot(p, p))
+            if rho < 0.25:
+                delta = 0.25 * pnorm
+            elif rho > 0.75 and boundary:
+                delta = min(2.0 * delta, delta_max)
+            if rho > eta:
+                nit += 1
+                status = terminate(f, fn, gn, pnorm, np.sqrt(np.dot(xn, xn)), gtol, ftol, xtol)
+                x = xn
+                f = fn
+                g = gn
+                hist_f[nit] = f
+                hist_g[nit] = np.max(np.abs(g))
+                if ask_stop(cb, nit, x, f, hist_g[nit]):
+                    status = CALLBACK
+                    break
+                if status != CONTINUE:
+                    break
+                status = MAXITER
+            elif delta <= 1e-15 * max(1.0, np.sqrt(np.dot(x, x))):
+                status = TRCOLLAPSE if ok else NONFINITE
+                break
+    return x, f, g, nit, nfev, nfev, nhev, status, hist_f[:nit + 1], hist_g[:nit + 1]
+
+
+def newton_tr(objective, x0, *, args=(), gtol=1e-8, ftol=0.0, xtol=0.0, maxiter=500,
+              delta0=1.0, delta_max=1e10, eta=1e-4, callback=None, history=False, wrt=None,
+              rows=None):
+    """Minimise with trust-region Newton-CG (Steihaug), using Hessian-vector products only.
+
+    ``nhev`` counts Hessian-vector products.
+    """
+    kern = as_kernels(objective, args, wrt, rows)
+    x = check_x0(x0, kern.n)
+    rest = (int(maxiter), float(gtol), float(ftol), float(xtol), float(delta0), float(delta_max),
+            float(eta))
+    out = drive(_tr_loop, kern, (kern.vg, kern.hessp), x, rest, callback)
+    return Result.from_loop(out, "newton-tr", history)
