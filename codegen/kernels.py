@@ -15,7 +15,10 @@ Either way the result is a :class:`CompiledKernel` whose ``row`` attribute is a
 Numba function with the fixed signature :data:`ROW_SIGNATURE`::
 
     row(X, sqn, params, i, idx, start, stop, out)
-        for k in range(start, stop): j = idx[k]; out[j] = K(X[i], X[j])
+        for k in range(start, stop): out[k] = K(X[i], X[idx[k]])
+
+(``idx`` maps the solver's positions to rows of X, so a solver may permute its
+variables, as libsvm's shrinking does, without moving data.)
 
 so the SMO solver (``solvers.smo``) calls it from nopython code as a
 first-class function; one compiled solver serves every kernel and Numba's
@@ -280,7 +283,7 @@ def row(X, sqn, p, i, idx, start, stop, out):
         s = 0.0
         for t in range(d):
             s += X[i, t] * X[j, t]
-        out[j] = scalar(s, xx, sqn[j], p)
+        out[k] = scalar(s, xx, sqn[j], p)
 
 
 @njit(cache=True, fastmath=_FM)
@@ -308,8 +311,7 @@ def pair(x, z, p):
 def row(X, sqn, p, i, idx, start, stop, out):
     xi = X[i]
     for k in range(start, stop):
-        j = idx[k]
-        out[j] = pair(xi, X[j], p)
+        out[k] = pair(xi, X[idx[k]], p)
 
 
 @njit(cache=True, fastmath=_FM)

@@ -21,10 +21,10 @@ for support vector machines", ACM TIST 2011, Sec. 4), written from the papers:
 * the bias from the free support vectors (average of y_i G_i), or the midpoint
   of the feasible interval when no variable is free.
 
-Unlike libsvm, variables are never physically swapped: ``perm[:A]`` lists the
-active set (kept in increasing order for memory locality), and a cached row
-computed for a shrunk active set stays valid until the set grows again (an
-"epoch" counter).
+As in libsvm the solver works in a position space: shrinking swaps variables
+so that positions [0, A) are the active ones, and cached rows are swapped with
+them; the data X never moves (``orig`` maps positions to rows of X, and the
+kernel-row function reads X through it).
 
 >>> import numpy as np
 >>> from codegen.kernels import standard_kernel
@@ -47,8 +47,6 @@ __all__ = ["SMOResult", "smo_solve", "STATUS_MESSAGES"]
 
 _LOWER, _UPPER, _FREE = 0, 1, 2
 _TAU = 1e-12          # curvature floor for non-PSD / duplicate-point pairs (Fan et al. 2005)
-_FULL = -1            # cache slot holds all l entries
-_EMPTY = -2           # cache slot unused
 
 STATUS_MESSAGES = {
     0: "converged: maximal KKT violation m(a) - M(a) <= tol",
@@ -84,62 +82,70 @@ def _status(a, C):
     return _FREE
 
 
-@njit(cache=True)
-def _get_row(i, full, A, X, sqn, params, krow, perm, rows, slot_of, meta, ctr):
-    """Slot holding kernel row i, valid on the active set (or on all l if full).
+# The kernel-row cache, in the solver's position space (libsvm's layout): slot s
+# holds the row of the variable at position slot_pos[s], valid on positions
+# [0, slot_len[s]). ctr = (LRU clock, kernel evaluations).
 
-    meta[s] = (row index, validity: _FULL / _EMPTY / epoch of a partial row, LRU stamp);
-    ctr = (clock, epoch, kernel evaluations)."""
-    l = perm.shape[0]
+@njit(cache=True)
+def _get_row(p, length, X, sqn, params, krow, orig, rows, slot_of, slot_pos, slot_len,
+             stamp, ctr):
+    """Slot holding the kernel row of position p, valid on positions [0, length)."""
     ctr[0] += 1
-    s = slot_of[i]
-    if s >= 0:
-        meta[s, 2] = ctr[0]
-        v = meta[s, 1]
-        if v == _FULL:
-            return s
-        if v == ctr[1]:
-            # partial row still valid: a full request computes only the inactive part
-            if full and A < l:
-                krow(X, sqn, params, i, perm, A, l, rows[s])
-                ctr[2] += l - A
-                meta[s, 1] = _FULL
-            elif A == l:
-                meta[s, 1] = _FULL
-            return s
-    else:
-        # evict the least recently used slot (empty slots carry stamp -1)
+    s = slot_of[p]
+    if s < 0:
+        # evict the least recently used slot (unused slots carry stamp -1)
         s = 0
-        best = meta[0, 2]
-        for t in range(1, meta.shape[0]):
-            if meta[t, 2] < best:
-                best = meta[t, 2]
+        best = stamp[0]
+        for t in range(1, stamp.shape[0]):
+            if stamp[t] < best:
+                best = stamp[t]
                 s = t
-        old = meta[s, 0]
-        if old >= 0:
-            slot_of[old] = -1
-        meta[s, 0] = i
-        meta[s, 2] = ctr[0]
-        slot_of[i] = s
-    if full or A == l:
-        krow(X, sqn, params, i, perm, 0, l, rows[s])
-        ctr[2] += l
-        meta[s, 1] = _FULL
-    else:
-        krow(X, sqn, params, i, perm, 0, A, rows[s])
-        ctr[2] += A
-        meta[s, 1] = ctr[1]
+        if slot_pos[s] >= 0:
+            slot_of[slot_pos[s]] = -1
+        slot_pos[s] = p
+        slot_of[p] = s
+        slot_len[s] = 0
+    stamp[s] = ctr[0]
+    have = slot_len[s]
+    if have < length:
+        krow(X, sqn, params, orig[p], orig, have, length, rows[s])
+        ctr[1] += length - have
+        slot_len[s] = length
     return s
 
 
 @njit(cache=True)
-def _select_working_set(A, tol, y, G, status, QD, X, sqn, params, krow, perm,
-                        rows, slot_of, meta, ctr):
+def _swap(p, q, orig, y, alpha, G, G_bar, status, QD, rows, slot_of, slot_pos, slot_len):
+    """Exchange positions p < q of every per-variable array and of the cached rows."""
+    orig[p], orig[q] = orig[q], orig[p]
+    y[p], y[q] = y[q], y[p]
+    alpha[p], alpha[q] = alpha[q], alpha[p]
+    G[p], G[q] = G[q], G[p]
+    G_bar[p], G_bar[q] = G_bar[q], G_bar[p]
+    status[p], status[q] = status[q], status[p]
+    QD[p], QD[q] = QD[q], QD[p]
+    sp_, sq_ = slot_of[p], slot_of[q]
+    slot_of[p], slot_of[q] = sq_, sp_
+    if sq_ >= 0:
+        slot_pos[sq_] = p
+    if sp_ >= 0:
+        slot_pos[sp_] = q
+    for s in range(slot_pos.shape[0]):
+        n = slot_len[s]
+        if n > p:
+            if n > q:
+                rows[s, p], rows[s, q] = rows[s, q], rows[s, p]
+            else:
+                slot_len[s] = p   # entry p is gone; [0, p) is still valid
+
+
+@njit(cache=True)
+def _select_working_set(A, tol, y, G, status, QD, X, sqn, params, krow, orig, rows,
+                        slot_of, slot_pos, slot_len, stamp, ctr):
     """WSS 3 (Fan, Chen & Lin 2005). Returns (i, j, m - M); j = -1 when optimal."""
     gmax = -np.inf       # m(a) = max_{I_up} -y_t G_t
     imax = -1
-    for k in range(A):
-        t = perm[k]
+    for t in range(A):
         if y[t] > 0.0:
             if status[t] != _UPPER and -G[t] >= gmax:
                 gmax = -G[t]
@@ -152,10 +158,10 @@ def _select_working_set(A, tol, y, G, status, QD, X, sqn, params, krow, perm,
     jmin = -1
     best = np.inf
     if imax >= 0:
-        Ki = rows[_get_row(imax, False, A, X, sqn, params, krow, perm, rows, slot_of, meta, ctr)]
+        Ki = rows[_get_row(imax, A, X, sqn, params, krow, orig, rows, slot_of, slot_pos,
+                           slot_len, stamp, ctr)]
         qi = QD[imax]
-        for k in range(A):
-            t = perm[k]
+        for t in range(A):
             if y[t] > 0.0:
                 if status[t] == _LOWER:
                     continue
@@ -176,8 +182,7 @@ def _select_working_set(A, tol, y, G, status, QD, X, sqn, params, krow, perm,
                     best = dec
                     jmin = t
     else:
-        for k in range(A):
-            t = perm[k]
+        for t in range(A):
             if y[t] > 0.0:
                 if status[t] != _LOWER and G[t] >= gmax2:
                     gmax2 = G[t]
@@ -190,44 +195,41 @@ def _select_working_set(A, tol, y, G, status, QD, X, sqn, params, krow, perm,
 
 
 @njit(cache=True)
-def _reconstruct_gradient(A, alpha, y, G, G_bar, status, X, sqn, params, krow, perm,
-                          rows, slot_of, meta, ctr):
-    """Exact G on the inactive variables: G = G_bar + (free part of Q a) - e."""
-    l = perm.shape[0]
+def _reconstruct_gradient(A, alpha, y, G, G_bar, status, X, sqn, params, krow, orig, rows,
+                          slot_of, slot_pos, slot_len, stamp, ctr):
+    """Exact G on the inactive positions [A, l): G = G_bar + (free part of Q a) - e."""
+    l = y.shape[0]
     if A == l:
         return
-    for k in range(A, l):
-        t = perm[k]
+    for t in range(A, l):
         G[t] = G_bar[t] - 1.0
     n_free = 0
-    for k in range(A):
-        if status[perm[k]] == _FREE:
+    for t in range(A):
+        if status[t] == _FREE:
             n_free += 1
     # pick the loop order that needs fewer kernel evaluations (libsvm does the same)
     if n_free * l > 2 * A * (l - A):
-        for k in range(A, l):
-            t = perm[k]
-            Kt = rows[_get_row(t, False, A, X, sqn, params, krow, perm, rows, slot_of, meta, ctr)]
+        for t in range(A, l):
+            Kt = rows[_get_row(t, A, X, sqn, params, krow, orig, rows, slot_of, slot_pos,
+                               slot_len, stamp, ctr)]
             acc = 0.0
-            for m in range(A):
-                s = perm[m]
+            for s in range(A):
                 if status[s] == _FREE:
                     acc += y[s] * alpha[s] * Kt[s]
             G[t] += y[t] * acc
     else:
-        for m in range(A):
-            s = perm[m]
+        for s in range(A):
             if status[s] != _FREE:
                 continue
-            Ks = rows[_get_row(s, True, A, X, sqn, params, krow, perm, rows, slot_of, meta, ctr)]
+            Ks = rows[_get_row(s, l, X, sqn, params, krow, orig, rows, slot_of, slot_pos,
+                               slot_len, stamp, ctr)]
             c = y[s] * alpha[s]
-            for k in range(A, l):
-                t = perm[k]
+            for t in range(A, l):
                 G[t] += y[t] * c * Ks[t]
 
 
 @njit(cache=True)
-def _shrink_candidate(t, y, G, status, gmax1, gmax2):
+def _shrinkable(t, y, G, status, gmax1, gmax2):
     """True when bounded variable t cannot be part of any violating pair."""
     if status[t] == _UPPER:
         if y[t] > 0.0:
@@ -241,14 +243,13 @@ def _shrink_candidate(t, y, G, status, gmax1, gmax2):
 
 
 @njit(cache=True)
-def _shrink(A, unshrunk, tol, alpha, y, G, G_bar, status, X, sqn, params, krow, perm,
-            buf, rows, slot_of, meta, ctr):
+def _shrink(A, unshrunk, tol, alpha, y, G, G_bar, status, QD, X, sqn, params, krow, orig,
+            rows, slot_of, slot_pos, slot_len, stamp, ctr):
     """One shrinking pass; returns (new active size, unshrunk flag)."""
-    l = perm.shape[0]
+    l = y.shape[0]
     gmax1 = -np.inf   # max_{I_up} -y G
     gmax2 = -np.inf   # max_{I_low} y G
-    for k in range(A):
-        t = perm[k]
+    for t in range(A):
         if y[t] > 0.0:
             if status[t] != _UPPER and -G[t] >= gmax1:
                 gmax1 = -G[t]
@@ -260,57 +261,53 @@ def _shrink(A, unshrunk, tol, alpha, y, G, G_bar, status, X, sqn, params, krow, 
             if status[t] != _LOWER and G[t] >= gmax1:
                 gmax1 = G[t]
     if not unshrunk and gmax1 + gmax2 <= 10.0 * tol:
-        # close to the end: bring every variable back once with an exact gradient
+        # close to the end: bring every variable back once, with an exact gradient
         unshrunk = True
-        _reconstruct_gradient(A, alpha, y, G, G_bar, status, X, sqn, params, krow, perm,
-                              rows, slot_of, meta, ctr)
-        if A < l:
-            A = l
-            ctr[1] += 1
-    # stable partition of perm[:A]: kept variables first, in their order
-    n_keep = 0
-    n_drop = 0
-    for k in range(A):
-        t = perm[k]
-        if _shrink_candidate(t, y, G, status, gmax1, gmax2):
-            buf[n_drop] = t
-            n_drop += 1
-        else:
-            perm[n_keep] = t
-            n_keep += 1
-    for k in range(n_drop):
-        perm[n_keep + k] = buf[k]
-    return n_keep, unshrunk
+        _reconstruct_gradient(A, alpha, y, G, G_bar, status, X, sqn, params, krow, orig, rows,
+                              slot_of, slot_pos, slot_len, stamp, ctr)
+        A = l
+    # move shrinkable variables behind the active ones, each swapped with the last
+    # active variable that stays
+    k = 0
+    while k < A:
+        if _shrinkable(k, y, G, status, gmax1, gmax2):
+            A -= 1
+            while A > k:
+                if not _shrinkable(A, y, G, status, gmax1, gmax2):
+                    _swap(k, A, orig, y, alpha, G, G_bar, status, QD, rows, slot_of,
+                          slot_pos, slot_len)
+                    break
+                A -= 1
+        k += 1
+    return A, unshrunk
 
 
 @njit((types.float64[:, ::1], types.float64[::1], types.float64[::1], _KernelRow,
        types.float64[::1], types.float64, types.float64, types.int64, types.int64,
        types.boolean), cache=True)
-def _smo(X, sqn, params, krow, y, C, tol, n_slots, max_iter, shrinking):
+def _smo(X, sqn, params, krow, y_in, C, tol, n_slots, max_iter, shrinking):
     l = X.shape[0]
+    y = y_in.copy()
+    orig = np.arange(l)
     alpha = np.zeros(l)
     G = -np.ones(l)
     G_bar = np.zeros(l)
     status = np.zeros(l, np.int8)
-    perm = np.arange(l)
-    buf = np.empty(l, np.int64)
     rows = np.empty((n_slots, l), np.float32)
     slot_of = -np.ones(l, np.int64)
-    meta = np.empty((n_slots, 3), np.int64)
-    for s in range(n_slots):
-        meta[s, 0] = -1
-        meta[s, 1] = _EMPTY
-        meta[s, 2] = -1
-    ctr = np.zeros(3, np.int64)
+    slot_pos = -np.ones(n_slots, np.int64)
+    slot_len = np.zeros(n_slots, np.int64)
+    stamp = -np.ones(n_slots, np.int64)
+    ctr = np.zeros(2, np.int64)
     # diagonal, rounded like the cached entries so that Q_ii + Q_jj - 2 Q_ij is
     # exactly 0 for duplicated points
     QD = np.empty(l)
     one = np.empty(1, np.int64)
-    tmp = np.empty(l, np.float32)
+    tmp = np.empty(1, np.float32)
     for i in range(l):
         one[0] = i
         krow(X, sqn, params, i, one, 0, 1, tmp)
-        QD[i] = tmp[i]
+        QD[i] = tmp[0]
 
     A = l
     unshrunk = False
@@ -326,26 +323,28 @@ def _smo(X, sqn, params, krow, y, C, tol, n_slots, max_iter, shrinking):
         if counter == 0:
             counter = min(l, 1000)
             if shrinking:
-                A, unshrunk = _shrink(A, unshrunk, tol, alpha, y, G, G_bar, status, X, sqn,
-                                      params, krow, perm, buf, rows, slot_of, meta, ctr)
-        i, j, viol = _select_working_set(A, tol, y, G, status, QD, X, sqn, params, krow,
-                                         perm, rows, slot_of, meta, ctr)
+                A, unshrunk = _shrink(A, unshrunk, tol, alpha, y, G, G_bar, status, QD, X, sqn,
+                                      params, krow, orig, rows, slot_of, slot_pos, slot_len,
+                                      stamp, ctr)
+        i, j, viol = _select_working_set(A, tol, y, G, status, QD, X, sqn, params, krow, orig,
+                                         rows, slot_of, slot_pos, slot_len, stamp, ctr)
         if j < 0:
             # optimal on the active set: check all variables with an exact gradient
-            _reconstruct_gradient(A, alpha, y, G, G_bar, status, X, sqn, params, krow, perm,
-                                  rows, slot_of, meta, ctr)
-            if A < l:
-                A = l
-                ctr[1] += 1
+            _reconstruct_gradient(A, alpha, y, G, G_bar, status, X, sqn, params, krow, orig,
+                                  rows, slot_of, slot_pos, slot_len, stamp, ctr)
+            A = l
             i, j, viol = _select_working_set(A, tol, y, G, status, QD, X, sqn, params, krow,
-                                             perm, rows, slot_of, meta, ctr)
+                                             orig, rows, slot_of, slot_pos, slot_len, stamp,
+                                             ctr)
             if j < 0:
                 break
             counter = 1   # shrink again at the next iteration
         n_iter += 1
 
-        Ki = rows[_get_row(i, False, A, X, sqn, params, krow, perm, rows, slot_of, meta, ctr)]
-        Kj = rows[_get_row(j, False, A, X, sqn, params, krow, perm, rows, slot_of, meta, ctr)]
+        Ki = rows[_get_row(i, A, X, sqn, params, krow, orig, rows, slot_of, slot_pos, slot_len,
+                           stamp, ctr)]
+        Kj = rows[_get_row(j, A, X, sqn, params, krow, orig, rows, slot_of, slot_pos, slot_len,
+                           stamp, ctr)]
         ai_old = alpha[i]
         aj_old = alpha[j]
         ai = ai_old
@@ -396,8 +395,7 @@ def _smo(X, sqn, params, krow, y, C, tol, n_slots, max_iter, shrinking):
         alpha[j] = aj
         ci = y[i] * (ai - ai_old)
         cj = y[j] * (aj - aj_old)
-        for k in range(A):
-            t = perm[k]
+        for t in range(A):
             G[t] += y[t] * (ci * Ki[t] + cj * Kj[t])
 
         # G_bar = sum over upper-bounded s of C Q[:, s], kept for gradient reconstruction
@@ -406,19 +404,19 @@ def _smo(X, sqn, params, krow, y, C, tol, n_slots, max_iter, shrinking):
             status[t] = _status(alpha[t], C)
             now_upper = status[t] == _UPPER
             if was_upper != now_upper:
-                Kt = rows[_get_row(t, True, A, X, sqn, params, krow, perm, rows, slot_of,
-                                   meta, ctr)]
+                Kt = rows[_get_row(t, l, X, sqn, params, krow, orig, rows, slot_of, slot_pos,
+                                   slot_len, stamp, ctr)]
                 c = C * y[t] if now_upper else -C * y[t]
                 for s in range(l):
                     G_bar[s] += c * y[s] * Kt[s]
 
     if A < l:
-        _reconstruct_gradient(A, alpha, y, G, G_bar, status, X, sqn, params, krow, perm,
-                              rows, slot_of, meta, ctr)
+        _reconstruct_gradient(A, alpha, y, G, G_bar, status, X, sqn, params, krow, orig, rows,
+                              slot_of, slot_pos, slot_len, stamp, ctr)
         A = l
     if code == 1:
-        viol = _select_working_set(l, tol, y, G, status, QD, X, sqn, params, krow, perm,
-                                   rows, slot_of, meta, ctr)[2]
+        viol = _select_working_set(l, tol, y, G, status, QD, X, sqn, params, krow, orig, rows,
+                                   slot_of, slot_pos, slot_len, stamp, ctr)[2]
 
     # bias: average of y_i G_i over free variables, else midpoint of the feasible interval
     ub = np.inf
@@ -446,8 +444,14 @@ def _smo(X, sqn, params, krow, y, C, tol, n_slots, max_iter, shrinking):
     obj = 0.0
     for t in range(l):
         obj += alpha[t] * (G[t] - 1.0)
+    # back to the caller's order
+    alpha_out = np.empty(l)
+    G_out = np.empty(l)
+    for t in range(l):
+        alpha_out[orig[t]] = alpha[t]
+        G_out[orig[t]] = G[t]
     # f = 1/2 a^T Q a - e^T a = 1/2 a^T (G - e); the dual objective is -f
-    return alpha, G, -rho, -0.5 * obj, n_iter, code, viol, ctr[2]
+    return alpha_out, G_out, -rho, -0.5 * obj, n_iter, code, viol, ctr[1]
 
 
 def smo_solve(X, y, kernel, params, C=1.0, tol=1e-3, cache_size=200.0, max_iter=-1,
