@@ -14,7 +14,7 @@ from .linesearch import strong_wolfe, FAILED
 from .objective import as_kernels, ask_stop, check_x0, drive, specialize
 from .result import Result, Status
 from .termination import (terminate, CONTINUE, MAXITER, LINESEARCH, NONFINITE, HESSIAN,
-                          CALLBACK)
+                          CALLBACK, FTOL)
 
 __all__ = ["newton", "modified_cholesky"]
 
@@ -83,7 +83,8 @@ def modified_cholesky(H, beta, max_tries):
     return L, tau, False
 
 
-def _newton_loop(vg, hess, kargs, x0, maxiter, gtol, ftol, xtol, c1, c2, max_ls, beta, cb):
+def _newton_loop(vg, hess, kargs, x0, maxiter, gtol, ftol, xtol, c1, c2, max_ls, beta, dec_tol,
+                 cb):
     n = x0.shape[0]
     x = x0.copy()
     f, g = vg(x, *kargs)
@@ -111,6 +112,10 @@ def _newton_loop(vg, hess, kargs, x0, maxiter, gtol, ftol, xtol, c1, c2, max_ls,
             d = -_cho_solve(L, g)
             if not np.dot(g, d) < 0.0:
                 d = -g
+            elif tau == 0.0 and -np.dot(g, d) <= dec_tol * max(abs(f), 1.0):
+                # Newton decrement at rounding level: no representable decrease is left
+                status = FTOL
+                break
             alpha, fn, gn, xn, nf, flag = strong_wolfe(vg, kargs, x, f, g, d, 1.0, c1, c2, max_ls)
             nfev += nf
             if flag == FAILED:
@@ -151,11 +156,11 @@ def _sparse_direction(H, g, beta, max_tries=80):
             if np.all(piv > 0.0) and np.all(np.isfinite(piv)):
                 d = -lu.solve(g)
                 if np.all(np.isfinite(d)) and np.dot(g, d) < 0.0:
-                    return d, True
+                    return d, tau, True
         except RuntimeError:  # exactly singular
             pass
         tau = max(2.0 * tau, beta)
-    return None, False
+    return None, tau, False
 
 
 def _newton_sparse(kern, x, maxiter, gtol, ftol, xtol, c1, c2, max_ls, beta, callback, history):
@@ -178,9 +183,12 @@ def _newton_sparse(kern, x, maxiter, gtol, ftol, xtol, c1, c2, max_ls, beta, cal
                 status = HESSIAN
                 break
             scale = max(1.0, float(np.max(np.abs(H.data)))) if H.nnz else 1.0
-            d, ok = _sparse_direction(H, g, beta * scale)
+            d, tau, ok = _sparse_direction(H, g, beta * scale)
             if not ok:
                 status = HESSIAN
+                break
+            if tau == 0.0 and -np.dot(g, d) <= max(ftol, 1e-15) * max(abs(f), 1.0):
+                status = FTOL
                 break
             alpha, fn, gn, xn, nf, flag = ls(vg, kern.kargs, x, f, g, d, 1.0, c1, c2, max_ls)
             nfev += nf
@@ -211,7 +219,9 @@ def newton(objective, x0, *, args=(), gtol=1e-8, ftol=0.0, xtol=0.0, maxiter=200
 
     When the Hessian is not positive definite, tau*I is added (tau doubled from
     ``beta * max|H|`` until a Cholesky factorisation succeeds), so every step is a descent step
-    (a saddle is never approached uphill). ``sparse=None`` chooses the sparse path for n > 200
+    (a saddle is never approached uphill). Besides the gtol/ftol/xtol tests, the run counts as
+    converged (CONVERGED_FTOL) when the Newton decrement -g'd falls below
+    ``max(ftol, 1e-15) * max(|f|, 1)``: no representable decrease is left. ``sparse=None`` chooses the sparse path for n > 200
     when the objective provides ``hess_sparse``.
     """
     kern = as_kernels(objective, args, wrt, rows)
@@ -223,6 +233,6 @@ def newton(objective, x0, *, args=(), gtol=1e-8, ftol=0.0, xtol=0.0, maxiter=200
                               float(c1), float(c2), int(max_linesearch), float(beta), callback,
                               history)
     rest = (int(maxiter), float(gtol), float(ftol), float(xtol), float(c1), float(c2),
-            int(max_linesearch), float(beta))
+            int(max_linesearch), float(beta), float(max(ftol, 1e-15)))
     out = drive(_newton_loop, kern, (kern.vg, kern.hess), x, rest, callback)
     return Result.from_loop(out, "newton", history)

@@ -145,6 +145,7 @@ class Kernels:
         self.args = tuple(args)
         self.rows = rows
         self._refs = {}
+        self._loops = {}
 
     def _ref(self, name, ftype):
         ref = self._refs.get(name)
@@ -226,8 +227,11 @@ def drive(pyfunc, kern, funcs, x, rest, callback):
     kernels, so the callback sees every iterate.
     """
     if callback is None:
-        argtypes = tuple(numba.typeof(v) for v in funcs) + (kern.kargs_type, _vec)
-        argtypes += tuple(numba.typeof(v) for v in rest) + (types.none,)
-        loop = specialize(pyfunc, argtypes)
+        key = (pyfunc, len(funcs))
+        loop = kern._loops.get(key)
+        if loop is None:
+            argtypes = tuple(numba.typeof(v) for v in funcs) + (kern.kargs_type, _vec)
+            argtypes += tuple(numba.typeof(v) for v in rest) + (types.none,)
+            loop = kern._loops[key] = specialize(pyfunc, argtypes)
         return loop(*funcs, kern.kargs, x, *rest, None)
     return pyfunc(*funcs, kern.kargs, x, *rest, callback_adapter(callback))

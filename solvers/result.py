@@ -34,7 +34,7 @@ class Status(enum.IntEnum):
 
 _MESSAGES = {
     Status.CONVERGED_GTOL: "Converged: the gradient norm fell below gtol.",
-    Status.CONVERGED_FTOL: "Converged: the relative change of the objective fell below ftol.",
+    Status.CONVERGED_FTOL: "Converged: the relative change of the objective (or the decrease Newton predicts) fell below ftol.",
     Status.CONVERGED_XTOL: "Converged: the step fell below xtol (relative to the size of x).",
     Status.MAX_ITERATIONS: "Stopped: the maximum number of iterations was reached before convergence.",
     Status.LINE_SEARCH_FAILED: "Failed: the line search found no step with sufficient decrease "
