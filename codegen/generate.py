@@ -35,25 +35,33 @@ def _ascii_name(s):
 
 
 class _Block:
-    """CSE'd outputs and the temporaries each needs, printed on demand."""
+    """CSE'd outputs and the temporaries each needs, printed on demand.
 
-    def __init__(self, outputs, names, row_syms=frozenset()):
+    ``loads`` maps a symbol to the statement that loads it into its local name
+    (``xv3 = x[3]``); a kernel emits the loads of the symbols it uses, so the
+    body indexes no arrays (Numba compile time grows with IR size).
+    """
+
+    def __init__(self, outputs, names, loads, row_syms=frozenset(), prefix="t"):
         temps = sp.numbered_symbols("_t", cls=sp.Dummy)
         reps, reduced = sp.cse(list(outputs), symbols=temps, order="none")
         self.reps = reps
         self.outputs = reduced
         self.names = dict(names)
+        self.loads = loads
         self.index = {}
         for k, (s, _) in enumerate(reps):
             self.index[s] = k
-            self.names[s] = f"t{k}"
+            self.names[s] = f"{prefix}{k}"
         self.printer = NumbaPrinter(self.names)
         self.deps = []
         self.row = []
+        self.syms = []
         for k, (s, e) in enumerate(reps):
             fs = e.free_symbols
             d = {self.index[t] for t in fs if t in self.index}
             self.deps.append(d)
+            self.syms.append({t for t in fs if t not in self.index})
             self.row.append(bool(fs & row_syms) or any(self.row[j] for j in d))
         self._printed = {}
 
@@ -75,39 +83,117 @@ class _Block:
                 stack.extend(self.deps[k])
         return sorted(need)
 
+    def used(self, out_ids, ks):
+        """Non-temporary symbols used by the outputs and temporaries ``ks``."""
+        u = set()
+        for i in out_ids:
+            u |= {t for t in self.outputs[i].free_symbols if t not in self.index}
+        for k in ks:
+            u |= self.syms[k]
+        return u
+
+    def load_lines(self, syms, indent):
+        pad = " " * indent
+        return [pad + self.loads[s] for s in sorted(syms, key=lambda s: self.loads[s])
+                if s in self.loads]
+
     def assigns(self, ks, indent):
         pad = " " * indent
-        return [f"{pad}t{k} = {self.text(self.reps[k][1])}" for k in ks]
+        return [f"{pad}{self.names[self.reps[k][0]]} = {self.text(self.reps[k][1])}" for k in ks]
+
+
+def _templates(f, wrt, min_instances):
+    """Split f = sum of terms into repeated templates and a rest.
+
+    A term's template is the term with its variables replaced, in order of
+    first appearance, by placeholders u0, u1, ... and its non-integer numeric
+    coefficients by c0, c1, ...  Terms sharing a template (the n - 1 terms of
+    extended Rosenbrock, the residuals of a least-squares fit) are derived
+    once and evaluated by a loop over an index table, which keeps SymPy work,
+    CSE and Numba compile time independent of n.
+    """
+    wrtset = set(wrt)
+    index = {s: i for i, s in enumerate(wrt)}
+    U, C = [], []
+    groups = {}
+    terms = sp.Add.make_args(f)
+    if len(terms) < min_instances:
+        return [], f
+    for t in terms:
+        vs = []
+        nums = []
+        expo = set()
+        for node in sp.preorder_traversal(t):
+            if node in wrtset:
+                if node not in vs:
+                    vs.append(node)
+            elif node.is_Add or node.is_Mul:
+                for a in node.args:
+                    if a.is_Number and not a.is_Integer and a not in nums:
+                        nums.append(a)
+            elif node.args:
+                # Numbers in exponents, function or condition arguments stay literal.
+                expo |= {a for a in node.args if a.is_Number}
+        if not vs:
+            groups.setdefault(("rest", t), []).append(None)
+            continue
+        nums = [a for a in nums if a not in expo and a.is_finite]
+        while len(U) < len(vs):
+            U.append(sp.Dummy(f"u{len(U)}"))
+        while len(C) < len(nums):
+            C.append(sp.Dummy(f"c{len(C)}"))
+        rep = {v: U[j] for j, v in enumerate(vs)}
+        rep.update({a: C[j] for j, a in enumerate(nums)})
+        canon = t.xreplace(rep)
+        groups.setdefault(canon, []).append((t, tuple(index[v] for v in vs),
+                                             tuple(float(a) for a in nums)))
+    templates, rest = [], []
+    for canon, inst in groups.items():
+        if isinstance(canon, tuple):
+            rest.extend([canon[1]] * len(inst))
+        elif len(inst) >= min_instances:
+            m = len(inst[0][1])
+            k = len(inst[0][2])
+            templates.append((canon, U[:m], C[:k], [i[1] for i in inst], [i[2] for i in inst]))
+        else:
+            rest.extend(i[0] for i in inst)
+    return templates, sp.Add(*rest)
 
 
 def _header(kind, wrt, params, data, jit, extra):
+    # Symbol names go into comments only, through ascii(): one line, no
+    # newline or quote can escape the comment.
     lines = [f'"""Kernels generated by derive-toolkit codegen ({kind}).', "",
-             "Do not edit: the file is a cache entry and is checksummed.", "",
-             "Symbol layout (names are shown with ascii(); they never appear in code):"]
+             "Do not edit: the file is a cache entry and is checksummed."]
+    lines += extra
+    lines += ['"""', "# Symbol layout (names shown with ascii(); they never appear in code):"]
     for i, s in enumerate(wrt):
-        lines.append(f"    x[{i}] <- {_ascii_name(s)}")
+        lines.append(f"#   x[{i}] <- {_ascii_name(s)}")
     for i, s in enumerate(params):
-        lines.append(f"    p[{i}] <- {_ascii_name(s)}")
+        lines.append(f"#   p[{i}] <- {_ascii_name(s)}")
     for k, (is_vec, syms) in enumerate(data):
         if is_vec:
-            lines.append(f"    d{k}[r] <- {_ascii_name(syms[0])}")
+            lines.append(f"#   d{k}[r] <- {_ascii_name(syms[0])}")
         else:
             for j, s in enumerate(syms):
-                lines.append(f"    d{k}[r, {j}] <- {_ascii_name(s)}")
-    lines += extra
-    lines.append('"""')
+                lines.append(f"#   d{k}[r, {j}] <- {_ascii_name(s)}")
     return "\n".join(lines) + "\n" + prelude(jit)
 
 
 def _names(wrt, params, data, row="_r"):
-    names = {s: f"x[{i}]" for i, s in enumerate(wrt)}
-    names.update({s: f"p[{i}]" for i, s in enumerate(params)})
+    """(names, loads): each symbol's local name and the statement loading it."""
+    names, loads = {}, {}
+    for i, s in enumerate(wrt):
+        names[s] = f"xv{i}"
+        loads[s] = f"xv{i} = x[{i}]"
+    for i, s in enumerate(params):
+        names[s] = f"pv{i}"
+        loads[s] = f"pv{i} = p[{i}]"
     for k, (is_vec, syms) in enumerate(data):
-        if is_vec:
-            names[syms[0]] = f"d{k}[{row}]"
-        else:
-            names.update({s: f"d{k}[{row}, {j}]" for j, s in enumerate(syms)})
-    return names
+        for j, s in enumerate(syms):
+            names[s] = f"dv{k}_{j}"
+            loads[s] = f"dv{k}_{j} = d{k}[{row}]" if is_vec else f"dv{k}_{j} = d{k}[{row}, {j}]"
+    return names, loads
 
 
 def _int_array(name, values):
@@ -131,67 +217,166 @@ def _hess_tables(n, upper):
     return rows, cols, indptr, indices, p1, p2
 
 
-def objective_source(f, wrt, params, data, reduce="sum", order=2, jit=True, stable=True):
+class _Template:
+    """One repeated term: its outputs CSE'd once, evaluated in a loop over instances."""
+
+    def __init__(self, tid, canon, U, C, idx, consts, params, order, pos):
+        differ = _Differ()
+        g = gradient(canon, U, differ)
+        h = hessian_upper(g, U, differ) if order >= 2 else {}
+        self.tid = tid
+        self.count = len(idx)
+        self.m = len(U)
+        self.gnz = [a for a in range(self.m) if g[a] != 0]
+        self.hkeys = sorted(h)
+        names = {u: f"u{a}" for a, u in enumerate(U)}
+        loads = {u: f"u{a} = x[i{a}]" for a, u in enumerate(U)}
+        names.update({c: f"c{b}" for b, c in enumerate(C)})
+        loads.update({c: f"c{b} = _C[_k, {b}]" for b, c in enumerate(C)})
+        pn, pl = _names([], params, [])
+        names.update(pn)
+        loads.update(pl)
+        self.blk = _Block([canon] + [g[a] for a in self.gnz] + [h[k] for k in self.hkeys],
+                          names, loads, prefix=f"s{tid}_")
+        self.V = [0]
+        self.G = list(range(1, 1 + len(self.gnz)))
+        self.H = list(range(1 + len(self.gnz), 1 + len(self.gnz) + len(self.hkeys)))
+        self.idx = idx
+        self.consts = consts
+        self.pairs = [[(min(r[a], r[b]), max(r[a], r[b])) for a, b in self.hkeys] for r in idx]
+        self.pos = pos
+
+    def tables(self):
+        L = [f"IDX{self.tid} = np.array({[list(r) for r in self.idx]!r}, dtype=np.int64)"]
+        if self.consts and self.consts[0]:
+            L.append(f"C{self.tid} = np.array({[list(c) for c in self.consts]!r}, dtype=np.float64)")
+        if self.hkeys:
+            hp = [[self.pos[ij] for ij in row] for row in self.pairs]
+            L.append(f"HP{self.tid} = np.array({hp!r}, dtype=np.int64)")
+        return L
+
+    def loop(self, want_v, want_g, want_h):
+        b = self.blk
+        ids = (self.V if want_v else []) + (self.G if want_g else []) + (self.H if want_h else [])
+        ks = b.needed(ids)
+        used = b.used(ids, ks)
+        # One local alias per global table: each global reference would embed
+        # its own copy of the constant array in the compiled module.
+        L = [f"    _I = IDX{self.tid}"]
+        if self.consts and self.consts[0]:
+            L.append(f"    _C = C{self.tid}")
+        if want_h and self.hkeys:
+            L.append(f"    _H = HP{self.tid}")
+        L += [f"    for _k in range({self.count}):"]
+        L += [f"        i{a} = _I[_k, {a}]" for a in range(self.m)]
+        L += b.load_lines(used, 8)
+        L += b.assigns(ks, 8)
+        o = b.outputs
+        if want_v:
+            L.append(f"        val += {b.text(o[0])}")
+        if want_g:
+            L += [f"        g[i{a}] += {b.text(o[k])}" for a, k in zip(self.gnz, self.G)]
+        if want_h:
+            L += [f"        hu[_H[_k, {e}]] += {b.text(o[k])}" for e, k in enumerate(self.H)]
+        return L
+
+
+def objective_source(f, wrt, params, data, reduce="sum", order=2, jit=True, stable=True,
+                     min_instances=3):
     """Source of the kernel module of a scalar objective; returns (source, timings).
 
     ``data`` is a list of ``(is_vector, symbols)``: a Symbol item (1-D array) is
     ``(True, (s,))``, a sequence item (N x k array) is ``(False, (s1, ..., sk))``.
+    Without data, terms of f repeated up to variable renaming (at least
+    ``min_instances`` times) become loops over index tables.
     """
     tm = _Timer()
     n = len(wrt)
     if stable:
         f = stabilize(f)
         tm.lap("rewrite")
+    templates = []
+    if not data and min_instances:
+        templates, f = _templates(f, wrt, min_instances)
+        tm.lap("templates")
     differ = _Differ()
     g = gradient(f, wrt, differ)
     tm.lap("gradient")
     upper = hessian_upper(g, wrt, differ) if order >= 2 else {}
     tm.lap("hessian")
-    keys = sorted(upper)
+    # Global upper-triangle pattern: the rest's entries and every instance's.
+    tpairs = set()
+    for canon, U, C, idx, consts in templates:
+        if order >= 2:
+            d = _Differ()
+            hk = hessian_upper(gradient(canon, U, d), U, d)
+            for r in idx:
+                tpairs |= {(min(r[a], r[b]), max(r[a], r[b])) for a, b in hk}
+    keys = sorted(set(upper) | tpairs)
+    pos = {ij: k for k, ij in enumerate(keys)}
     nz = [i for i in range(n) if g[i] != 0]
-    outputs = [f] + [g[i] for i in nz] + [upper[k] for k in keys]
+    rkeys = sorted(upper)
+    outputs = [f] + [g[i] for i in nz] + [upper[k] for k in rkeys]
     row_syms = frozenset(s for _, syms in data for s in syms)
-    names = _names(wrt, params, data)
-    blk = _Block(outputs, names, row_syms)
+    names, loads = _names(wrt, params, data)
+    blk = _Block(outputs, names, loads, row_syms)
+    tms = [_Template(t, *tpl, params, order, pos) for t, tpl in enumerate(templates)]
     tm.lap("cse")
     V = [0]
     G = list(range(1, 1 + len(nz)))
-    Hs = list(range(1 + len(nz), 1 + len(nz) + len(keys)))
+    Hs = list(range(1 + len(nz), 1 + len(nz) + len(rkeys)))
     rows, cols, indptr, indices, p1, p2 = _hess_tables(n, keys)
     out = [_header("objective", wrt, params, data, jit,
-                   ["", f"n = {n}, reduce = {reduce!r}, Hessian order = {order}"])]
+                   ["", f"n = {n}, reduce = {reduce!r}, Hessian order = {order}, "
+                        f"repeated-term loops = {len(tms)}"])]
     out += ["", "KIND = 'objective'", f"N = {n}", f"N_PARAMS = {len(params)}",
             f"DATA_LAYOUT = {tuple(0 if v else len(s) for v, s in data)!r}",
             f"REDUCE = {reduce!r}", f"ORDER = {order}", f"NNZ_UPPER = {len(keys)}",
             _int_array("HU_ROW", rows), _int_array("HU_COL", cols),
             _int_array("HESS_INDPTR", indptr), _int_array("HESS_INDICES", indices),
-            _int_array("_HU_POS1", p1), _int_array("_HU_POS2", p2), ""]
+            _int_array("_HU_POS1", p1), _int_array("_HU_POS2", p2)]
+    for t in tms:
+        out += t.tables()
+    out.append("")
     if data:
         out += _data_kernels(blk, n, nz, V, G, Hs, len(data), reduce, order)
     else:
-        out += _plain_kernels(blk, n, nz, V, G, Hs, order)
+        out += _plain_kernels(blk, n, nz, V, G, Hs, order, [pos[k] for k in rkeys], tms)
     out += _hess_wrappers(data, order)
     tm.lap("print")
     return "\n".join(out) + "\n", tm.times
 
 
-def _plain_kernels(blk, n, nz, V, G, Hs, order):
+def _plain_kernels(blk, n, nz, V, G, Hs, order, hpos, tms):
     o = blk.outputs
     L = []
 
     def body(ids):
-        return blk.assigns(blk.needed(ids), 4)
+        ks = blk.needed(ids)
+        return blk.load_lines(blk.used(ids, ks), 4) + blk.assigns(ks, 4)
 
-    L += ["", "@_kernel", "def value(x, p):"] + body(V) + [f"    return float({blk.text(o[0])})"]
     gl = [f"    g[{i}] = {blk.text(o[G[a]])}" for a, i in enumerate(nz)]
-    L += ["", "", "@_kernel", "def grad(x, p):"] + body(G) + ["    g = np.zeros(N)"] + gl + ["    return g"]
-    L += ["", "", "@_kernel", "def value_and_grad(x, p):"] + body(V + G)
-    L += ["    g = np.zeros(N)"] + gl + [f"    return float({blk.text(o[0])}), g"]
+    val = [f"    val = float({blk.text(o[0])})"]
+    L += ["", "@_kernel", "def value(x, p):"] + body(V) + val
+    for t in tms:
+        L += t.loop(True, False, False)
+    L += ["    return val"]
+    L += ["", "", "@_kernel", "def grad(x, p):"] + body(G) + ["    g = np.zeros(N)"] + gl
+    for t in tms:
+        L += t.loop(False, True, False)
+    L += ["    return g"]
+    L += ["", "", "@_kernel", "def value_and_grad(x, p):"] + body(V + G) + val
+    L += ["    g = np.zeros(N)"] + gl
+    for t in tms:
+        L += t.loop(True, True, False)
+    L += ["    return val, g"]
     if order >= 2:
         L += ["", "", "@_kernel", "def hess_upper(x, p):",
               '    """Upper-triangle Hessian entries in (HU_ROW, HU_COL) order."""'] + body(Hs)
         L += ["    hu = np.zeros(NNZ_UPPER)"]
-        L += [f"    hu[{a}] = {blk.text(o[k])}" for a, k in enumerate(Hs)]
+        L += [f"    hu[{hpos[a]}] = {blk.text(o[k])}" for a, k in enumerate(Hs)]
+        for t in tms:
+            L += t.loop(False, False, True)
         L += ["    return hu"]
     return L
 
@@ -203,16 +388,20 @@ def _data_kernels(blk, n, nz, V, G, Hs, ndata, reduce, order):
     if ndata:
         L += ["", "if _JIT:", "    _get_threads = numba.get_num_threads", "else:",
               "    def _get_threads():", "        return 1"]
-    kinds = {"v": (V, [0]), "g": (G, None), "vg": (V + G, None)}
+    kinds = {"v": V, "g": G, "vg": V + G}
     if order >= 2:
-        kinds["h"] = (Hs, None)
-    for kind, (ids, _) in kinds.items():
+        kinds["h"] = Hs
+    for kind, ids in kinds.items():
         need = blk.needed(ids)
         hoist = [k for k in need if not blk.row[k]]
         inner = [k for k in need if blk.row[k]]
+        used = blk.used(ids, need)
+        row_used = {s for s in used if "[_r" in blk.loads.get(s, "")}
         L += ["", "", "@_kernel", f"def _acc_{kind}(x, p, rows, lo, hi{dargs}):"]
+        L += blk.load_lines(used - row_used, 4)
         L += blk.assigns(hoist, 4)
         L += [f"    acc = np.zeros({len(ids)})", "    for _k in range(lo, hi):", "        _r = rows[_k]"]
+        L += blk.load_lines(row_used, 8)
         L += blk.assigns(inner, 8)
         L += [f"        acc[{a}] += {blk.text(o[i])}" for a, i in enumerate(ids)]
         L += ["    return acc"]
@@ -280,7 +469,8 @@ def vector_source(F, wrt, params, jit=True, stable=True):
     J = jacobian_sparse(F, wrt, _Differ())
     tm.lap("jacobian")
     keys = list(J)  # row-major, columns ascending: CSR order
-    blk = _Block(list(F) + [J[k] for k in keys], _names(wrt, params, []))
+    names, loads = _names(wrt, params, [])
+    blk = _Block(list(F) + [J[k] for k in keys], names, loads)
     tm.lap("cse")
     indptr = [0] * (m + 1)
     for i, _ in keys:
@@ -294,11 +484,15 @@ def vector_source(F, wrt, params, jit=True, stable=True):
     L += ["", "KIND = 'vector'", f"N = {n}", f"M = {m}", f"N_PARAMS = {len(params)}",
           f"NNZ = {len(keys)}", _int_array("JAC_ROW", [i for i, _ in keys]),
           _int_array("JAC_INDPTR", indptr), _int_array("JAC_INDICES", [j for _, j in keys]), ""]
-    L += ["", "@_kernel", "def value(x, p):"] + blk.assigns(blk.needed(Fi), 4)
+    def body(ids):
+        ks = blk.needed(ids)
+        return blk.load_lines(blk.used(ids, ks), 4) + blk.assigns(ks, 4)
+
+    L += ["", "@_kernel", "def value(x, p):"] + body(Fi)
     L += ["    out = np.empty(M)"] + [f"    out[{i}] = {blk.text(o[i])}" for i in Fi] + ["    return out"]
     L += ["", "", "@_kernel", "def jacobian_values(x, p):",
           '    """Jacobian entries in CSR order of (JAC_INDPTR, JAC_INDICES)."""']
-    L += blk.assigns(blk.needed(Ji), 4) + ["    out = np.zeros(NNZ)"]
+    L += body(Ji) + ["    out = np.zeros(NNZ)"]
     L += [f"    out[{a}] = {blk.text(o[k])}" for a, k in enumerate(Ji)] + ["    return out"]
     L += ["", "", "@_kernel", "def jacobian(x, p):", "    vals = jacobian_values(x, p)",
           "    J = np.zeros((M, N))", "    for k in range(NNZ):",

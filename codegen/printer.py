@@ -161,6 +161,22 @@ class NumbaPrinter(PythonCodePrinter):
             return "math.inf" if v > 0 else "(-math.inf)"
         return repr(v)
 
+    def _print_Rational(self, expr):
+        # A float literal (correctly rounded, same as the division p/q) keeps
+        # Numba's IR small: no runtime division node per constant.
+        if expr.q == 1:
+            return str(expr.p)
+        v = repr(float(expr))
+        return f"({v})" if v.startswith("-") else v
+
+    def _print_Pow(self, expr, rational=False):
+        # Small integer powers of a name as products: cheaper to compile and run.
+        b, e = expr.args
+        if isinstance(b, sp.Symbol) and e.is_Integer and 2 <= int(e) <= 3:
+            t = self._print(b)
+            return "*".join([t] * int(e))
+        return super()._print_Pow(expr, rational=rational)
+
     def _print_ImaginaryUnit(self, expr):
         raise UnsupportedFunctionError("I (imaginary unit)", expr)
 

@@ -1,0 +1,53 @@
+"""Fixtures shared by the codegen tests: compiled objectives are built once per session."""
+import numpy as np
+import pytest
+import sympy as sp
+
+import codegen
+
+
+@pytest.fixture(scope="session")
+def rosen2():
+    a, b = sp.symbols("a b")
+    f = (1 - a)**2 + 100 * (b - a**2)**2
+    return codegen.compile(f, [a, b]), f, (a, b)
+
+
+@pytest.fixture(scope="session")
+def smooth_jit():
+    """One objective with params exercising many printer paths, through real Numba."""
+    x, y, z = sp.symbols("x y z")
+    k, c = sp.symbols("k c")
+    f = (sp.exp(sp.sin(x) * y) + k * sp.log(1 + z**2) + sp.sqrt(2 + sp.cos(x * z))
+         + sp.atan(y - c) * sp.tanh(z) + sp.erf(x / 3) + (x - y)**3 / (3 + y**2))
+    return codegen.compile(f, [x, y, z], params=[k, c]), f, (x, y, z), (k, c)
+
+
+@pytest.fixture(scope="session")
+def logistic():
+    """Per-row BCE-with-logits written the naive way; the rewrites must stabilise it."""
+    d = 3
+    w = sp.symbols(f"w0:{d}")
+    b = sp.Symbol("b")
+    xs = sp.symbols(f"x0:{d}")
+    y = sp.Symbol("y")
+    lam = sp.Symbol("lam")
+    z = sum(wi * xi for wi, xi in zip(w, xs)) + b
+    f = -(y * sp.log(1 / (1 + sp.exp(-z))) + (1 - y) * sp.log(1 - 1 / (1 + sp.exp(-z)))) \
+        + lam * sum(wi**2 for wi in w)
+    obj = codegen.compile(f, list(w) + [b], params=[lam], data=[xs, y])
+    return obj, d
+
+
+def logistic_reference(theta, lam, X, Y):
+    """NumPy BCE-with-logits sum, gradient and Hessian (the oracle)."""
+    w, b = theta[:-1], theta[-1]
+    z = X @ w + b
+    val = np.sum(np.logaddexp(0, z) - Y * z) + len(Y) * lam * np.sum(w**2)
+    s = np.exp(-np.logaddexp(0, -z))
+    A = np.hstack([X, np.ones((len(Y), 1))])
+    g = A.T @ (s - Y)
+    g[:-1] += 2 * lam * len(Y) * w
+    H = (A * (s * (1 - s))[:, None]).T @ A
+    H[np.arange(len(w)), np.arange(len(w))] += 2 * lam * len(Y)
+    return val, g, H
