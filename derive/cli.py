@@ -427,10 +427,27 @@ def build_parser():
     return parser
 
 
+# Options whose values may start with "-" (a negative number): argparse would read
+# "--x0 -1.2,1" as two options, so such values are glued on as "--x0=-1.2,1".
+_NUMERIC_OPTIONS = ("--x0", "--at")
+
+
+def _glue_negative_values(argv):
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] in _NUMERIC_OPTIONS and i + 1 < len(argv) and argv[i + 1].startswith("-"):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def main(argv=None):
     """Run the CLI; returns the exit code (0 ok, 1 the computation failed, 2 bad input)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_glue_negative_values(sys.argv[1:] if argv is None else list(argv)))
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_OK

@@ -56,11 +56,13 @@ def compile_part(x, y, rosen):
           f"a second run loads them from the cache)")
     print(f"f(-1.2, 1) = {value:.4f}, grad = {grad}, Hessian =\n{hess}")
     reps = 100_000
+    kernel, kargs = obj.jit.value_and_grad, obj.pack_args()
     t0 = time.perf_counter()
     for _ in range(reps):
-        obj.jit.value_and_grad(xk, *obj.pack_args())
+        kernel(xk, *kargs)
     per_call = (time.perf_counter() - t0) / reps
-    print(f"value_and_grad: {per_call * 1e6:.2f} us per call from Python")
+    print(f"value_and_grad: {per_call * 1e6:.2f} us per call from Python "
+          f"(the solvers call it from compiled code, with no Python in between)")
     return obj
 
 
