@@ -11,8 +11,8 @@ drop-in for ``sklearn.svm.SVC`` in ``clone``, ``cross_val_score`` and
 >>> clf = SVC(kernel="linear", C=10.0).fit(X, ["a", "a", "b", "b"])
 >>> clf.predict([[0.2, 0.5], [1.8, 0.5]]).tolist()
 ['a', 'b']
->>> clf.support_.tolist(), clf.dual_coef_.round(3).tolist()
-([0, 1, 2, 3], [[-0.25, -0.25, 0.25, 0.25]])
+>>> clf.support_.tolist(), clf.dual_coef_.round(3).tolist(), clf.intercept_.round(3).tolist()
+([1, 3], [[-0.5, 0.5]], [-1.0])
 """
 from __future__ import annotations
 

@@ -1,0 +1,343 @@
+"""solvers.smo / solvers.svm against independent oracles.
+
+* scikit-learn's SVC (libsvm) on data shipped with scikit-learn and generated sets:
+  dual objective (re-evaluated in float64 from each model's dual coefficients),
+  predictions, support sets, intercepts;
+* a direct QP solve of the dual (SciPy SLSQP) on small problems, and the KKT
+  conditions checked on the returned a and b;
+* degenerate problems; the estimator protocol (clone, cross_val_score, Pipeline).
+
+Fitted models are shared through module fixtures to keep the suite fast.
+"""
+import warnings
+
+import numpy as np
+import pytest
+import sympy as sp
+
+sklearn = pytest.importorskip("sklearn")
+from scipy.optimize import minimize  # noqa: E402
+from sklearn import datasets  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.model_selection import cross_val_score  # noqa: E402
+from sklearn.pipeline import Pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.svm import SVC as SkSVC  # noqa: E402
+
+from codegen import kernels  # noqa: E402
+from solvers.smo import smo_solve  # noqa: E402
+from solvers.svm import SVC, ConvergenceWarning, NotFittedError  # noqa: E402
+
+TIGHT = 1e-6
+
+
+def _scaled(X):
+    return StandardScaler().fit_transform(X)
+
+
+def _load(name):
+    if name == "breast_cancer":
+        X, y = datasets.load_breast_cancer(return_X_y=True)
+    elif name == "iris":
+        X, y = datasets.load_iris(return_X_y=True)
+    elif name == "wine":
+        X, y = datasets.load_wine(return_X_y=True)
+    elif name == "digits":
+        X, y = datasets.load_digits(return_X_y=True)
+    elif name == "classification":
+        X, y = datasets.make_classification(n_samples=600, n_features=10, n_informative=5,
+                                            flip_y=0.05, random_state=0)
+    elif name == "moons":
+        X, y = datasets.make_moons(n_samples=400, noise=0.25, random_state=0)
+    else:
+        raise KeyError(name)
+    return _scaled(X), y
+
+
+CASES = [
+    ("breast_cancer", "rbf", 1.0),
+    ("breast_cancer", "linear", 1.0),
+    ("iris", "rbf", 10.0),
+    ("wine", "poly", 1.0),
+    ("digits", "rbf", 1.0),
+    ("classification", "linear", 10.0),
+    ("classification", "sigmoid", 1.0),
+    ("moons", "rbf", 100.0),
+]
+
+
+@pytest.fixture(scope="module", params=CASES, ids=lambda c: f"{c[0]}-{c[1]}-C{c[2]:g}")
+def fitted(request):
+    name, kern, C = request.param
+    X, y = _load(name)
+    ours = SVC(kernel=kern, C=C, tol=TIGHT).fit(X, y)
+    ref = SkSVC(kernel=kern, C=C, tol=TIGHT).fit(X, y)
+    return X, y, ours, ref
+
+
+def pair_objectives(model, X):
+    """e^T a - 1/2 a^T Q a for every one-vs-one problem, in float64, from the
+    model's libsvm-layout dual coefficients (works for ours and scikit-learn's)."""
+    k = kernels.standard_kernel(model.kernel, model.degree)
+    sv = X[model.support_]
+    K = k.matrix(sv, sv, [model._gamma, model.coef0])
+    n_cls = len(model.classes_)
+    bounds = np.concatenate([[0], np.cumsum(model.n_support_)])
+    out = []
+    for i in range(n_cls):
+        for j in range(i + 1, n_cls):
+            ii = np.arange(bounds[i], bounds[i + 1])
+            jj = np.arange(bounds[j], bounds[j + 1])
+            idx = np.concatenate([ii, jj])
+            a = np.concatenate([model.dual_coef_[j - 1, ii], model.dual_coef_[i, jj]])
+            out.append(np.abs(a).sum() - 0.5 * a @ K[np.ix_(idx, idx)] @ a)
+    return np.array(out)
+
+
+# ----------------------------------------------------------- vs libsvm ----
+
+def test_dual_objective_matches_libsvm(fitted):
+    X, _, ours, ref = fitted
+    ob_ours, ob_ref = pair_objectives(ours, X), pair_objectives(ref, X)
+    np.testing.assert_allclose(ob_ours, ob_ref, rtol=1e-6)
+    # the solver's own objective (from its gradient) agrees with the float64 re-evaluation
+    np.testing.assert_allclose(np.atleast_1d(ours.dual_objective_), ob_ours, rtol=1e-5)
+
+
+def test_predictions_match_libsvm(fitted):
+    X, y, ours, ref = fitted
+    assert np.mean(ours.predict(X) == ref.predict(X)) >= 0.995
+    assert abs(ours.score(X, y) - ref.score(X, y)) <= 0.005
+
+
+def test_support_sets_match_libsvm(fitted):
+    _, _, ours, ref = fitted
+    diff = set(ours.support_) ^ set(ref.support_)
+    assert len(diff) <= max(1, 0.01 * len(ref.support_))
+    if not diff:
+        np.testing.assert_array_equal(ours.n_support_, ref.n_support_)
+        np.testing.assert_allclose(ours.dual_coef_, ref.dual_coef_, atol=1e-3 * ours.C)
+
+
+def test_decision_function_matches_libsvm(fitted):
+    X, _, ours, ref = fitted
+    d_ours, d_ref = ours.decision_function(X), ref.decision_function(X)
+    assert d_ours.shape == d_ref.shape
+    np.testing.assert_allclose(d_ours, d_ref, atol=1e-3 * (1 + np.abs(d_ref).max()))
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-3 * (1 + ours.C))
+
+
+def test_ovo_layout_matches_libsvm():
+    X, y = _load("iris")
+    ours = SVC(kernel="linear", tol=TIGHT, decision_function_shape="ovo").fit(X, y)
+    ref = SkSVC(kernel="linear", tol=TIGHT, decision_function_shape="ovo").fit(X, y)
+    assert ours.dual_coef_.shape == ref.dual_coef_.shape == (2, len(ref.support_))
+    np.testing.assert_allclose(ours.decision_function(X), ref.decision_function(X), atol=1e-4)
+    assert ours.n_iter_.shape == (3,) and ours.dual_objective_.shape == (3,)
+
+
+# ------------------------------------------------ vs a direct QP solve ----
+
+def _qp_dual(K, y, C):
+    """max e^T a - 1/2 a^T Q a, y^T a = 0, 0 <= a <= C by SLSQP (the oracle)."""
+    Q = K * np.outer(y, y)
+    res = minimize(lambda a: 0.5 * a @ Q @ a - a.sum(), np.zeros(len(y)),
+                   jac=lambda a: Q @ a - 1.0, method="SLSQP",
+                   bounds=[(0.0, C)] * len(y),
+                   constraints=[{"type": "eq", "fun": lambda a: y @ a, "jac": lambda a: y}],
+                   options={"ftol": 1e-14, "maxiter": 2000})
+    assert res.success, res.message
+    return res.x, -res.fun
+
+
+@pytest.mark.parametrize("kern,C", [("rbf", 1.0), ("linear", 0.5), ("poly", 5.0)])
+def test_against_direct_qp_and_kkt(kern, C):
+    X, y01 = datasets.make_moons(n_samples=40, noise=0.3, random_state=1)
+    y = np.where(y01 == 1, 1.0, -1.0)
+    k = kernels.standard_kernel(kern, 3)
+    params = np.array([0.5, 1.0])
+    r = smo_solve(X, y, k, params, C=C, tol=1e-9)
+    assert r.status == 0 and r.kkt_violation <= 1e-9
+    K = k.matrix(X, X, params)
+    _, obj_qp = _qp_dual(K, y, C)
+    a = r.alpha
+    obj = a.sum() - 0.5 * a @ (K * np.outer(y, y)) @ a
+    assert obj == pytest.approx(obj_qp, rel=1e-6)
+    assert r.obj == pytest.approx(obj, rel=1e-5)
+    # KKT: feasibility, and y_i f(x_i) >= 1 at 0, = 1 when free, <= 1 at C
+    assert np.all(a >= 0) and np.all(a <= C)
+    assert abs(y @ a) <= 1e-10 * C * len(y)
+    margin = y * (K @ (y * a) + r.b)
+    eps = 1e-5
+    at0, atC = a <= 0, a >= C
+    free = ~at0 & ~atC
+    assert np.all(margin[at0] >= 1 - eps)
+    assert np.all(margin[atC] <= 1 + eps)
+    np.testing.assert_allclose(margin[free], 1.0, atol=eps)
+
+
+def test_cache_and_shrinking_do_not_change_the_answer():
+    X, y01 = _load("breast_cancer")
+    y = np.where(y01 == 0, 1.0, -1.0)
+    k = kernels.standard_kernel("rbf")
+    p = np.array([1.0 / X.shape[1], 0.0])
+    big = smo_solve(X, y, k, p, C=1.0, tol=1e-8)
+    tiny = smo_solve(X, y, k, p, C=1.0, tol=1e-8, cache_size=1e-6)   # two rows in the cache
+    flat = smo_solve(X, y, k, p, C=1.0, tol=1e-8, shrinking=False)
+    for other in (tiny, flat):
+        assert other.obj == pytest.approx(big.obj, rel=1e-9)
+        np.testing.assert_allclose(other.alpha, big.alpha, atol=1e-6)
+    assert tiny.kernel_evaluations > big.kernel_evaluations
+
+
+# ---------------------------------------------------- degenerate cases ----
+
+def test_single_class_is_a_clear_error():
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    with pytest.raises(ValueError, match="single class"):
+        SVC().fit(X, np.ones(10))
+
+
+def test_duplicated_points():
+    X, y = _load("moons")
+    X = np.vstack([X, X[:50], X[:5]])
+    y = np.concatenate([y, y[:50], 1 - y[:5]])   # also duplicates with conflicting labels
+    ours = SVC(kernel="rbf", C=10.0, tol=TIGHT).fit(X, y)
+    ref = SkSVC(kernel="rbf", C=10.0, tol=TIGHT).fit(X, y)
+    assert ours.fit_status_ == 0
+    np.testing.assert_allclose(pair_objectives(ours, X), pair_objectives(ref, X), rtol=1e-6)
+    assert np.mean(ours.predict(X) == ref.predict(X)) >= 0.995
+
+
+def test_hard_margin_on_separable_data():
+    X, y = datasets.make_blobs(n_samples=200, centers=[[-3, 0], [3, 0]], cluster_std=1.0,
+                               random_state=0)
+    ours = SVC(kernel="linear", C=1e6, tol=TIGHT).fit(X, y)
+    ref = SkSVC(kernel="linear", C=1e6, tol=TIGHT).fit(X, y)
+    f = ours.decision_function(X)
+    ypm = np.where(y == ours.classes_[1], 1.0, -1.0)
+    assert np.all(ypm * f >= 1 - 1e-3)          # every point on or outside the margin
+    assert np.all(np.abs(ours.dual_coef_) < 1e6)  # no bounded SVs: the hard-margin solution
+    np.testing.assert_allclose(pair_objectives(ours, X), pair_objectives(ref, X), rtol=1e-6)
+
+
+def test_tiny_C():
+    X, y = _load("breast_cancer")
+    C = 1e-6
+    ours = SVC(kernel="rbf", C=C, tol=TIGHT).fit(X, y)
+    ref = SkSVC(kernel="rbf", C=C, tol=TIGHT).fit(X, y)
+    assert np.isfinite(ours.intercept_).all()
+    np.testing.assert_allclose(pair_objectives(ours, X), pair_objectives(ref, X), rtol=1e-6)
+    assert np.mean(ours.predict(X) == ref.predict(X)) >= 0.995
+    # the smaller class is entirely at the bound
+    assert np.allclose(np.abs(ours.dual_coef_).max(), C)
+
+
+def test_max_iter_warns():
+    X, y = _load("moons")
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        m = SVC(C=100.0, max_iter=5).fit(X, y)
+    assert m.fit_status_ == 1 and m.n_iter_[0] == 5
+
+
+# ------------------------------------------------------------- labels ----
+
+@pytest.mark.parametrize("labels", [("no", "yes"), (-5, 7), (False, True), (1.0, 3.0)])
+def test_any_two_labels(labels):
+    X, y01 = _load("moons")
+    y = np.where(y01 == 1, labels[1], labels[0])
+    ours = SVC(kernel="rbf").fit(X, y)
+    ref = SkSVC(kernel="rbf").fit(X, y)
+    assert list(ours.classes_) == list(ref.classes_)
+    pred = ours.predict(X)
+    assert pred.dtype == ref.predict(X).dtype
+    assert np.mean(pred == ref.predict(X)) >= 0.995
+    np.testing.assert_allclose(ours.dual_coef_, ref.dual_coef_, atol=1e-3)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-3)
+
+
+# -------------------------------------------------- estimator protocol ----
+
+def test_get_set_params_and_clone():
+    m = SVC(C=3.0, kernel="poly", degree=2)
+    params = m.get_params()
+    assert params["C"] == 3.0 and params["degree"] == 2 and params["gamma"] == "scale"
+    c = clone(m)
+    assert c is not m and c.get_params() == params
+    assert m.set_params(C=5.0) is m and m.C == 5.0
+    with pytest.raises(ValueError, match="Invalid parameter 'Cee'"):
+        m.set_params(Cee=1.0)
+    assert "degree=2" in repr(m)
+
+
+def test_cross_val_score_and_pipeline():
+    X, y = datasets.load_breast_cancer(return_X_y=True)
+    pipe = Pipeline([("scale", StandardScaler()), ("svc", SVC(C=1.0))])
+    ref = Pipeline([("scale", StandardScaler()), ("svc", SkSVC(C=1.0))])
+    s_ours = cross_val_score(pipe, X, y, cv=3)
+    s_ref = cross_val_score(ref, X, y, cv=3)
+    np.testing.assert_allclose(s_ours, s_ref, atol=0.01)
+    assert pipe.fit(X, y).score(X, y) > 0.95
+
+
+# ------------------------------------------------------------ kernels ----
+
+def test_sympy_and_callable_kernels_match_builtin():
+    X, y = _load("moons")
+    base = SVC(kernel="rbf", gamma=0.7, tol=TIGHT).fit(X, y)
+    expr = sp.exp(-kernels.GAMMA * (kernels.XX + kernels.ZZ - 2 * kernels.XZ))
+    by_expr = SVC(kernel=expr, gamma=0.7, tol=TIGHT).fit(X, y)
+    by_call = SVC(kernel=lambda x, z: sp.exp(-sp.Rational(7, 10) * (x - z).dot(x - z)),
+                  tol=TIGHT).fit(X, y)
+    x, z = sp.symbols("x0:2"), sp.symbols("z0:2")
+    comp = sum((a - b) ** 2 for a, b in zip(x, z))
+    by_tuple = SVC(kernel=(sp.exp(-kernels.GAMMA * comp), x, z), gamma=0.7, tol=TIGHT).fit(X, y)
+    for m in (by_expr, by_call, by_tuple):
+        assert m.dual_objective_ == pytest.approx(base.dual_objective_, rel=1e-6)
+        np.testing.assert_array_equal(m.predict(X), base.predict(X))
+
+
+def test_callable_that_sympy_cannot_trace():
+    X, y = _load("moons")
+    with pytest.raises(kernels.KernelError, match="could not be traced"):
+        SVC(kernel=lambda x, z: np.exp(-np.sum(np.asarray(x - z, dtype=float)))).fit(X, y)
+
+
+# --------------------------------------------------- input validation ----
+
+@pytest.mark.parametrize("X,y,match", [
+    (np.ones(5), np.arange(5) % 2, "2-D"),
+    (np.ones((5, 2)), np.arange(4) % 2, "5 samples but y has 4"),
+    (np.array([[0.0, np.nan], [1.0, 1.0]]), [0, 1], "NaN"),
+    (np.ones((4, 2)), np.array([0.0, 1.0, np.nan, 1.0]), "y contains NaN"),
+    (np.ones((4, 2)), np.ones((4, 2)), "y must be 1-D"),
+])
+def test_bad_input(X, y, match):
+    with pytest.raises(ValueError, match=match):
+        SVC().fit(X, y)
+
+
+@pytest.mark.parametrize("params,match", [
+    ({"C": -1.0}, "C must be"), ({"gamma": "wide"}, "gamma"), ({"kernel": "cubic"}, "cubic"),
+    ({"tol": 0.0}, "tol"), ({"kernel": "poly", "degree": 2.5}, "degree"),
+])
+def test_bad_params(params, match):
+    X, y = _load("moons")
+    with pytest.raises(ValueError, match=match):
+        SVC(**params).fit(X, y)
+
+
+def test_predict_checks():
+    X, y = _load("moons")
+    with pytest.raises(NotFittedError):
+        SVC().predict(X)
+    m = SVC().fit(X, y)
+    with pytest.raises(ValueError, match="3 features, but the model was fitted with 2"):
+        m.predict(np.ones((2, 3)))
+
+
+def test_warnings_free_fit():
+    X, y = _load("iris")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SVC().fit(X, y).predict(X)
