@@ -1,0 +1,93 @@
+"""codegen.kernels against NumPy formulas (the oracle) and its error messages."""
+import numpy as np
+import pytest
+import sympy as sp
+
+from codegen import kernels
+from codegen.kernels import KernelError
+
+RNG = np.random.default_rng(0)
+A = RNG.normal(size=(7, 4))
+B = RNG.normal(size=(5, 4))
+GAMMA, COEF0 = 0.3, 0.7
+
+
+def _reference(name, A, B, degree=3):
+    D = A @ B.T
+    if name == "linear":
+        return D
+    if name == "poly":
+        return (GAMMA * D + COEF0) ** degree
+    if name == "rbf":
+        sq = ((A[:, None, :] - B[None, :, :]) ** 2).sum(-1)
+        return np.exp(-GAMMA * sq)
+    return np.tanh(GAMMA * D + COEF0)
+
+
+@pytest.fixture(scope="module", params=["linear", "poly", "rbf", "sigmoid"])
+def standard(request):
+    return request.param, kernels.standard_kernel(request.param)
+
+
+def test_matrix_and_diag(standard):
+    name, k = standard
+    p = [GAMMA, COEF0]
+    np.testing.assert_allclose(k.matrix(A, B, p), _reference(name, A, B), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(k.diag(A, p), np.diag(_reference(name, A, A)), rtol=1e-12)
+
+
+def test_row_reads_X_through_idx(standard):
+    name, k = standard
+    p = np.array([GAMMA, COEF0])
+    idx = np.array([3, 0, 6, 2, 5])
+    out = np.full(5, -7.0, np.float32)
+    k.row(A, k.sq_norms(A), p, 1, idx, 1, 4, out)
+    ref = _reference(name, A[1:2], A[idx])[0]
+    np.testing.assert_allclose(out[1:4], ref[1:4], rtol=1e-6, atol=1e-6)
+    assert out[0] == -7.0 and out[4] == -7.0     # only [start, stop) is written
+
+
+def test_pairwise_kernel_with_params_and_cse():
+    x, z = sp.symbols("x0:4"), sp.symbols("z0:4")
+    s = sp.Symbol("s", positive=True)
+    d2 = sum((a - b) ** 2 for a, b in zip(x, z))
+    k = kernels.pairwise_kernel((1 + d2 / (2 * s)) ** -2 + sp.exp(-d2 / s), x, z, params=[s],
+                                param_values=[1.5])
+    sq = ((A[:, None, :] - B[None, :, :]) ** 2).sum(-1)
+    ref = (1 + sq / 3.0) ** -2 + np.exp(-sq / 1.5)
+    np.testing.assert_allclose(k.matrix(A, B), ref, rtol=1e-12)
+    assert "_c0" in k.source                        # the shared d2 is computed once
+    with pytest.raises(KernelError, match="compiled for 4 features"):
+        k.matrix(A[:, :3], B[:, :3])
+
+
+def test_inner_product_kernel_is_dimension_independent():
+    k = kernels.inner_product_kernel(kernels.XZ ** 2 + kernels.XX * kernels.ZZ, name="t")
+    for d in (1, 3, 9):
+        X = RNG.normal(size=(4, d))
+        D, n = X @ X.T, (X * X).sum(1)
+        np.testing.assert_allclose(k.matrix(X, X), D ** 2 + np.outer(n, n), rtol=1e-12)
+
+
+def test_callable_kernel_is_traced():
+    k = kernels.kernel_from_callable(lambda x, z: sp.exp(-(x - z).dot(x - z)), 4)
+    np.testing.assert_allclose(k.matrix(A, B),
+                               np.exp(-((A[:, None, :] - B[None, :, :]) ** 2).sum(-1)),
+                               rtol=1e-12)
+
+
+def test_errors_name_the_culprit():
+    x, z = sp.symbols("x0:2"), sp.symbols("z0:2")
+    w = sp.Symbol("w")
+    with pytest.raises(KernelError, match=r"\['w'\]"):
+        kernels.pairwise_kernel(w * x[0] * z[0], x, z)
+    with pytest.raises(ValueError, match="mystery"):
+        kernels.pairwise_kernel(sp.Function("mystery")(x[0] * z[0]), x, z)
+    with pytest.raises(KernelError, match="equal length"):
+        kernels.pairwise_kernel(x[0] * z[0], x, z[:1])
+    with pytest.raises(KernelError, match="unknown kernel 'cubic'"):
+        kernels.standard_kernel("cubic")
+    with pytest.raises(KernelError, match="degree"):
+        kernels.standard_kernel("poly", degree=-1)
+    with pytest.raises(KernelError, match="could not be traced"):
+        kernels.kernel_from_callable(lambda x, z: np.exp(np.asarray(x, dtype=float)), 2)
