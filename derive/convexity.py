@@ -12,6 +12,7 @@ from itertools import combinations
 import numpy as np
 import sympy as sp
 
+from ._solve import _time_limit, _Timeout
 from .calculus import _scalar_derivatives
 
 MAX_MINOR_DIM = 6  # 2**6 - 1 = 63 principal minors
@@ -40,11 +41,14 @@ class Convexity:
 
 
 def _nonneg(e):
-    """True only when SymPy proves e >= 0."""
+    """True only when SymPy proves e >= 0 (callers bound the time: factor can take minutes)."""
     if e.is_nonnegative:
         return True
     # sigmoid/softplus carry no "< 1" assumption; their exp form makes e.g. s(1 - s) provable
-    for transform in (sp.factor, sp.cancel, sp.simplify, lambda t: sp.factor(t.rewrite(sp.exp))):
+    transforms = [sp.cancel, sp.factor, lambda t: sp.factor(t.rewrite(sp.exp))]
+    if sp.count_ops(e) < 80:
+        transforms.append(sp.simplify)
+    for transform in transforms:
         try:
             t = transform(e)
         except (sp.polys.polyerrors.PolynomialError, NotImplementedError):
@@ -52,6 +56,31 @@ def _nonneg(e):
         if t.is_nonnegative:
             return True
     return False
+
+
+def _prove_psd(H, ws, timeout):
+    """(True, reason) when H is proven PSD, else (None, why not); at most ``timeout`` seconds."""
+    n = H.shape[0]
+    try:
+        with _time_limit(timeout):
+            if not (H.free_symbols & set(ws)):  # constant Hessian: f is quadratic plus affine
+                try:
+                    eig = H.eigenvals(multiple=True)
+                except (NotImplementedError, sp.polys.polyerrors.PolynomialError):
+                    eig = []
+                if len(eig) == n and all(_nonneg(e) for e in eig):
+                    return True, f"constant Hessian with eigenvalues {sorted(eig, key=str)}, all >= 0"
+            if n > MAX_MINOR_DIM:
+                return None, f"{n} variables: too many principal minors to check"
+            count = 0
+            for k in range(1, n + 1):
+                for idx in combinations(range(n), k):
+                    count += 1
+                    if not _nonneg(H.extract(list(idx), list(idx)).det(method="berkowitz")):
+                        return None, f"SymPy cannot prove the principal minor {list(idx)} >= 0"
+            return True, f"all {count} principal minors of the Hessian are proven >= 0"
+    except _Timeout:
+        return None, f"the proof attempt ran out of time ({timeout} s)"
 
 
 def _rational(v, denom=8):
@@ -92,8 +121,11 @@ def _witness(H, ws, samples, seed):
     return None
 
 
-def convexity(f, wrt, samples=40, seed=0):
+def convexity(f, wrt, samples=40, seed=0, timeout=5.0):
     """Whether ``f`` is convex on R^n, with the reason and (if not) a witness.
+
+    ``samples`` points are searched for negative curvature first; then SymPy gets
+    ``timeout`` seconds to prove the Hessian positive semidefinite.
 
     >>> import sympy as sp
     >>> x, y = sp.symbols("x y")
@@ -115,22 +147,7 @@ def convexity(f, wrt, samples=40, seed=0):
     back = lambda d: {r.back(k): v for k, v in d.items()}  # noqa: E731
     params = H.free_symbols - set(ws)
 
-    if not (H.free_symbols & set(ws)):  # constant Hessian: a quadratic (plus affine) function
-        try:
-            eig = H.eigenvals(multiple=True)
-        except (NotImplementedError, sp.polys.polyerrors.PolynomialError):
-            eig = []
-        if len(eig) == n:
-            if all(_nonneg(e) for e in eig):
-                return Convexity(True, f"constant Hessian with eigenvalues {eig}, all >= 0")
-    elif n <= MAX_MINOR_DIM:
-        minors = []
-        for k in range(1, n + 1):
-            for idx in combinations(range(n), k):
-                minors.append(H.extract(list(idx), list(idx)).det(method="berkowitz"))
-        if all(_nonneg(m) for m in minors):
-            return Convexity(True, f"all {len(minors)} principal minors of the Hessian are proven >= 0")
-
+    # a cheap numeric search first: a verified witness settles it without any algebra
     if not params:
         found = _witness(H, ws, samples, seed)
         if found is not None:
@@ -141,9 +158,14 @@ def convexity(f, wrt, samples=40, seed=0):
                 witness=back(point),
                 direction=v,
             )
-        return Convexity(None, "could not prove the Hessian PSD nor find a point where it is not")
-    return Convexity(None, f"the Hessian depends on parameters {sorted(map(str, params))} "
-                           "whose signs SymPy cannot decide")
+    proven, why = _prove_psd(H, ws, timeout)
+    if proven:
+        return Convexity(True, why)
+    if params:
+        why += f"; the Hessian depends on parameters {sorted(map(str, params))}"
+    else:
+        why += f"; no point with negative curvature among {samples} samples"
+    return Convexity(None, why.lstrip("; "))
 
 
 def is_convex(f, wrt):
