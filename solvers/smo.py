@@ -74,12 +74,29 @@ class SMOResult:
 
 
 @njit(cache=True)
-def _status(a, C):
+def _set_status(t, C, y, alpha, status, up_pen, low_pen):
+    """Bound status of variable t and its membership penalties: up_pen[t] = 0 if
+    t is in I_up = {t: y_t a_t may grow} else -inf; low_pen likewise for I_low."""
+    a = alpha[t]
     if a >= C:
-        return _UPPER
-    if a <= 0.0:
-        return _LOWER
-    return _FREE
+        st = _UPPER
+    elif a <= 0.0:
+        st = _LOWER
+    else:
+        st = _FREE
+    status[t] = st
+    up_pen[t] = 0.0
+    low_pen[t] = 0.0
+    if st == _UPPER:
+        if y[t] > 0.0:
+            up_pen[t] = -np.inf
+        else:
+            low_pen[t] = -np.inf
+    elif st == _LOWER:
+        if y[t] > 0.0:
+            low_pen[t] = -np.inf
+        else:
+            up_pen[t] = -np.inf
 
 
 # The kernel-row cache, in the solver's position space (libsvm's layout): slot s
@@ -115,14 +132,17 @@ def _get_row(p, length, X, sqn, params, krow, orig, rows, slot_of, slot_pos, slo
 
 
 @njit(cache=True)
-def _swap(p, q, orig, y, alpha, G, G_bar, status, QD, rows, slot_of, slot_pos, slot_len):
+def _swap(p, q, orig, y, alpha, g, gbar, status, up_pen, low_pen, QD, rows, slot_of,
+          slot_pos, slot_len):
     """Exchange positions p < q of every per-variable array and of the cached rows."""
     orig[p], orig[q] = orig[q], orig[p]
     y[p], y[q] = y[q], y[p]
     alpha[p], alpha[q] = alpha[q], alpha[p]
-    G[p], G[q] = G[q], G[p]
-    G_bar[p], G_bar[q] = G_bar[q], G_bar[p]
+    g[p], g[q] = g[q], g[p]
+    gbar[p], gbar[q] = gbar[q], gbar[p]
     status[p], status[q] = status[q], status[p]
+    up_pen[p], up_pen[q] = up_pen[q], up_pen[p]
+    low_pen[p], low_pen[q] = low_pen[q], low_pen[p]
     QD[p], QD[q] = QD[q], QD[p]
     sp_, sq_ = slot_of[p], slot_of[q]
     slot_of[p], slot_of[q] = sq_, sp_
@@ -140,69 +160,64 @@ def _swap(p, q, orig, y, alpha, G, G_bar, status, QD, rows, slot_of, slot_pos, s
 
 
 @njit(cache=True)
-def _select_working_set(A, tol, y, G, status, QD, X, sqn, params, krow, orig, rows,
-                        slot_of, slot_pos, slot_len, stamp, ctr):
-    """WSS 3 (Fan, Chen & Lin 2005). Returns (i, j, m - M); j = -1 when optimal."""
-    gmax = -np.inf       # m(a) = max_{I_up} -y_t G_t
+def _max_up(A, g, up_pen):
+    """m(a) = max_{I_up} -y_t G_t over the active set, and its argmax (-1 if I_up is empty)."""
+    gmax = -np.inf
     imax = -1
     for t in range(A):
-        if y[t] > 0.0:
-            if status[t] != _UPPER and -G[t] >= gmax:
-                gmax = -G[t]
-                imax = t
-        else:
-            if status[t] != _LOWER and G[t] >= gmax:
-                gmax = G[t]
-                imax = t
-    gmax2 = -np.inf      # -M(a) = max_{I_low} y_t G_t
-    jmin = -1
-    best = np.inf
-    if imax >= 0:
-        Ki = rows[_get_row(imax, A, X, sqn, params, krow, orig, rows, slot_of, slot_pos,
-                           slot_len, stamp, ctr)]
-        qi = QD[imax]
-        for t in range(A):
-            if y[t] > 0.0:
-                if status[t] == _LOWER:
-                    continue
-                yg = G[t]
-            else:
-                if status[t] == _UPPER:
-                    continue
-                yg = -G[t]
-            if yg >= gmax2:
-                gmax2 = yg
-            b = gmax + yg
-            if b > 0.0:
-                a = qi + QD[t] - 2.0 * Ki[t]
-                if a <= 0.0:
-                    a = _TAU
-                dec = -(b * b) / a
-                if dec <= best:
-                    best = dec
-                    jmin = t
-    else:
-        for t in range(A):
-            if y[t] > 0.0:
-                if status[t] != _LOWER and G[t] >= gmax2:
-                    gmax2 = G[t]
-            elif status[t] != _UPPER and -G[t] >= gmax2:
-                gmax2 = -G[t]
-    viol = gmax + gmax2
-    if viol <= tol or jmin < 0:
-        return imax, -1, viol
-    return imax, jmin, viol
+        v = up_pen[t] - g[t]
+        if v >= gmax:
+            gmax = v
+            imax = t
+    if gmax == -np.inf:
+        imax = -1
+    return gmax, imax
 
 
 @njit(cache=True)
-def _reconstruct_gradient(A, alpha, y, G, G_bar, status, X, sqn, params, krow, orig, rows,
+def _select_j(A, gmax, imax, g, low_pen, QD, Ki):
+    """Second half of WSS 3 (Fan, Chen & Lin 2005): j minimising -b_ij^2 / a_ij over
+    I_low with b_ij = m(a) + y_j G_j > 0. Returns (j or -1, -M(a))."""
+    gmax2 = -np.inf      # -M(a) = max_{I_low} y_t G_t
+    jmin = -1
+    best = np.inf
+    qi = QD[imax]
+    for t in range(A):
+        yg = g[t] + low_pen[t]
+        if yg >= gmax2:
+            gmax2 = yg
+        b = gmax + yg
+        if b > 0.0:
+            a = qi + QD[t] - 2.0 * Ki[t]
+            if a <= 0.0:
+                a = _TAU
+            dec = -(b * b) / a
+            if dec <= best:
+                best = dec
+                jmin = t
+    return jmin, gmax2
+
+
+@njit(cache=True)
+def _max_low(A, g, low_pen):
+    gmax2 = -np.inf
+    for t in range(A):
+        yg = g[t] + low_pen[t]
+        if yg >= gmax2:
+            gmax2 = yg
+    return gmax2
+
+
+@njit(cache=True)
+def _reconstruct_gradient(A, alpha, y, g, gbar, status, X, sqn, params, krow, orig, rows,
                           slot_of, slot_pos, slot_len, stamp, ctr):
-    """Exact G on the inactive positions [A, l): G = G_bar + (free part of Q a) - e."""
+    """Exact signed gradient on the inactive positions [A, l):
+    y_t G_t = y_t G_bar_t - y_t + sum over free s of y_s a_s K_ts."""
     l = y.shape[0]
     if A == l:
         return
     for t in range(A, l):
-        G[t] = G_bar[t] - 1.0
+        g[t] = gbar[t] - y[t]
     n_free = 0
     for t in range(A):
         if status[t] == _FREE:
@@ -216,7 +231,7 @@ def _reconstruct_gradient(A, alpha, y, G, G_bar, status, X, sqn, params, krow, o
             for s in range(A):
                 if status[s] == _FREE:
                     acc += y[s] * alpha[s] * Kt[s]
-            G[t] += y[t] * acc
+            g[t] += acc
     else:
         for s in range(A):
             if status[s] != _FREE:
@@ -225,57 +240,34 @@ def _reconstruct_gradient(A, alpha, y, G, G_bar, status, X, sqn, params, krow, o
                                slot_len, stamp, ctr)]
             c = y[s] * alpha[s]
             for t in range(A, l):
-                G[t] += y[t] * c * Ks[t]
+                g[t] += c * Ks[t]
 
 
 @njit(cache=True)
-def _shrinkable(t, y, G, status, gmax1, gmax2):
-    """True when bounded variable t cannot be part of any violating pair."""
-    if status[t] == _UPPER:
-        if y[t] > 0.0:
-            return -G[t] > gmax1
-        return -G[t] > gmax2
-    if status[t] == _LOWER:
-        if y[t] > 0.0:
-            return G[t] > gmax2
-        return G[t] > gmax1
-    return False
-
-
-@njit(cache=True)
-def _shrink(A, unshrunk, tol, alpha, y, G, G_bar, status, QD, X, sqn, params, krow, orig,
-            rows, slot_of, slot_pos, slot_len, stamp, ctr):
+def _shrink(A, unshrunk, tol, alpha, y, g, gbar, status, up_pen, low_pen, QD, X, sqn, params,
+            krow, orig, rows, slot_of, slot_pos, slot_len, stamp, ctr):
     """One shrinking pass; returns (new active size, unshrunk flag)."""
     l = y.shape[0]
-    gmax1 = -np.inf   # max_{I_up} -y G
-    gmax2 = -np.inf   # max_{I_low} y G
-    for t in range(A):
-        if y[t] > 0.0:
-            if status[t] != _UPPER and -G[t] >= gmax1:
-                gmax1 = -G[t]
-            if status[t] != _LOWER and G[t] >= gmax2:
-                gmax2 = G[t]
-        else:
-            if status[t] != _UPPER and -G[t] >= gmax2:
-                gmax2 = -G[t]
-            if status[t] != _LOWER and G[t] >= gmax1:
-                gmax1 = G[t]
+    gmax1 = _max_up(A, g, up_pen)[0]      # m(a)
+    gmax2 = _max_low(A, g, low_pen)       # -M(a)
     if not unshrunk and gmax1 + gmax2 <= 10.0 * tol:
         # close to the end: bring every variable back once, with an exact gradient
         unshrunk = True
-        _reconstruct_gradient(A, alpha, y, G, G_bar, status, X, sqn, params, krow, orig, rows,
+        _reconstruct_gradient(A, alpha, y, g, gbar, status, X, sqn, params, krow, orig, rows,
                               slot_of, slot_pos, slot_len, stamp, ctr)
         A = l
-    # move shrinkable variables behind the active ones, each swapped with the last
-    # active variable that stays
+    # a bounded variable that can move only one way cannot join a violating pair
+    # when its -y G is beyond m(a) (I_low only) or its y G beyond -M(a) (I_up only);
+    # move those behind the active ones, swapping with the last active one that stays
     k = 0
     while k < A:
-        if _shrinkable(k, y, G, status, gmax1, gmax2):
+        if (up_pen[k] < 0.0 and -g[k] > gmax1) or (low_pen[k] < 0.0 and g[k] > gmax2):
             A -= 1
             while A > k:
-                if not _shrinkable(A, y, G, status, gmax1, gmax2):
-                    _swap(k, A, orig, y, alpha, G, G_bar, status, QD, rows, slot_of,
-                          slot_pos, slot_len)
+                if not ((up_pen[A] < 0.0 and -g[A] > gmax1)
+                        or (low_pen[A] < 0.0 and g[A] > gmax2)):
+                    _swap(k, A, orig, y, alpha, g, gbar, status, up_pen, low_pen, QD, rows,
+                          slot_of, slot_pos, slot_len)
                     break
                 A -= 1
         k += 1
@@ -288,18 +280,24 @@ def _shrink(A, unshrunk, tol, alpha, y, G, G_bar, status, QD, X, sqn, params, kr
 def _smo(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shrinking):
     l = X.shape[0]
     y = y_in.copy()
+    QD = QD_in.copy()
     orig = np.arange(l)
     alpha = np.zeros(l)
-    G = -np.ones(l)
-    G_bar = np.zeros(l)
+    # the solver works with the signed gradient g = y * G (G = Q a - e), so that
+    # updates need no sign flips: g += c_i K_i + c_j K_j
+    g = -y.copy()
+    gbar = np.zeros(l)       # y * G_bar, G_bar = sum over a_s = C of C Q[:, s]
     status = np.zeros(l, np.int8)
+    up_pen = np.zeros(l)
+    low_pen = np.zeros(l)
+    for t in range(l):
+        _set_status(t, C, y, alpha, status, up_pen, low_pen)
     rows = np.empty((n_slots, l), np.float32)
     slot_of = -np.ones(l, np.int64)
     slot_pos = -np.ones(n_slots, np.int64)
     slot_len = np.zeros(n_slots, np.int64)
     stamp = -np.ones(n_slots, np.int64)
     ctr = np.zeros(2, np.int64)
-    QD = QD_in.copy()
 
     A = l
     unshrunk = False
@@ -307,6 +305,9 @@ def _smo(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shrinking
     counter = min(l, 1000) + 1
     code = 0
     viol = np.inf
+    fresh = False            # (gmax, imax) already computed by the last gradient update
+    gmax = -np.inf
+    i = -1
     while True:
         if n_iter >= max_iter:
             code = 1
@@ -315,22 +316,33 @@ def _smo(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shrinking
         if counter == 0:
             counter = min(l, 1000)
             if shrinking:
-                A, unshrunk = _shrink(A, unshrunk, tol, alpha, y, G, G_bar, status, QD, X, sqn,
-                                      params, krow, orig, rows, slot_of, slot_pos, slot_len,
-                                      stamp, ctr)
-        i, j, viol = _select_working_set(A, tol, y, G, status, QD, X, sqn, params, krow, orig,
-                                         rows, slot_of, slot_pos, slot_len, stamp, ctr)
-        if j < 0:
-            # optimal on the active set: check all variables with an exact gradient
-            _reconstruct_gradient(A, alpha, y, G, G_bar, status, X, sqn, params, krow, orig,
-                                  rows, slot_of, slot_pos, slot_len, stamp, ctr)
-            A = l
-            i, j, viol = _select_working_set(A, tol, y, G, status, QD, X, sqn, params, krow,
-                                             orig, rows, slot_of, slot_pos, slot_len, stamp,
-                                             ctr)
-            if j < 0:
+                A, unshrunk = _shrink(A, unshrunk, tol, alpha, y, g, gbar, status, up_pen,
+                                      low_pen, QD, X, sqn, params, krow, orig, rows, slot_of,
+                                      slot_pos, slot_len, stamp, ctr)
+                fresh = False
+        j = -1
+        for attempt in range(2):
+            if not fresh:
+                gmax, i = _max_up(A, g, up_pen)
+            fresh = False
+            if i >= 0:
+                Ki = rows[_get_row(i, A, X, sqn, params, krow, orig, rows, slot_of, slot_pos,
+                                   slot_len, stamp, ctr)]
+                j, gmax2 = _select_j(A, gmax, i, g, low_pen, QD, Ki)
+            else:
+                gmax2 = _max_low(A, g, low_pen)
+            viol = gmax + gmax2
+            if viol > tol and j >= 0:
                 break
-            counter = 1   # shrink again at the next iteration
+            j = -1
+            if attempt == 0:
+                # optimal on the active set: check all variables with an exact gradient
+                _reconstruct_gradient(A, alpha, y, g, gbar, status, X, sqn, params, krow,
+                                      orig, rows, slot_of, slot_pos, slot_len, stamp, ctr)
+                A = l
+                counter = 1   # shrink again at the next iteration
+        if j < 0:
+            break
         n_iter += 1
 
         Ki = rows[_get_row(i, A, X, sqn, params, krow, orig, rows, slot_of, slot_pos, slot_len,
@@ -341,12 +353,14 @@ def _smo(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shrinking
         aj_old = alpha[j]
         ai = ai_old
         aj = aj_old
+        Gi = y[i] * g[i]
+        Gj = y[j] * g[j]
         quad = QD[i] + QD[j] - 2.0 * Ki[j]
         if quad <= 0.0:
             quad = _TAU
         # analytic minimiser of f along the feasible direction, clipped to the box
         if y[i] != y[j]:
-            delta = (-G[i] - G[j]) / quad
+            delta = (-Gi - Gj) / quad
             diff = ai - aj
             ai += delta
             aj += delta
@@ -365,7 +379,7 @@ def _smo(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shrinking
                 aj = C
                 ai = C + diff
         else:
-            delta = (G[i] - G[j]) / quad
+            delta = (Gi - Gj) / quad
             total = ai + aj
             ai -= delta
             aj += delta
@@ -387,28 +401,41 @@ def _smo(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shrinking
         alpha[j] = aj
         ci = y[i] * (ai - ai_old)
         cj = y[j] * (aj - aj_old)
+        ui = status[i] == _UPPER
+        uj = status[j] == _UPPER
+        _set_status(i, C, y, alpha, status, up_pen, low_pen)
+        _set_status(j, C, y, alpha, status, up_pen, low_pen)
+        # gradient update fused with the first half of the next working-set selection
+        gmax = -np.inf
+        inext = -1
         for t in range(A):
-            G[t] += y[t] * (ci * Ki[t] + cj * Kj[t])
+            gt = g[t] + (ci * Ki[t] + cj * Kj[t])
+            g[t] = gt
+            v = up_pen[t] - gt
+            if v >= gmax:
+                gmax = v
+                inext = t
+        if gmax == -np.inf:
+            inext = -1
+        fresh = True
 
-        # G_bar = sum over upper-bounded s of C Q[:, s], kept for gradient reconstruction
-        for t in (i, j):
-            was_upper = status[t] == _UPPER
-            status[t] = _status(alpha[t], C)
+        # gbar = y * sum over upper-bounded s of C Q[:, s], kept for gradient reconstruction
+        for t, was_upper in ((i, ui), (j, uj)):
             now_upper = status[t] == _UPPER
             if was_upper != now_upper:
                 Kt = rows[_get_row(t, l, X, sqn, params, krow, orig, rows, slot_of, slot_pos,
                                    slot_len, stamp, ctr)]
                 c = C * y[t] if now_upper else -C * y[t]
                 for s in range(l):
-                    G_bar[s] += c * y[s] * Kt[s]
+                    gbar[s] += c * Kt[s]
+        i = inext
 
     if A < l:
-        _reconstruct_gradient(A, alpha, y, G, G_bar, status, X, sqn, params, krow, orig, rows,
+        _reconstruct_gradient(A, alpha, y, g, gbar, status, X, sqn, params, krow, orig, rows,
                               slot_of, slot_pos, slot_len, stamp, ctr)
         A = l
     if code == 1:
-        viol = _select_working_set(l, tol, y, G, status, QD, X, sqn, params, krow, orig, rows,
-                                   slot_of, slot_pos, slot_len, stamp, ctr)[2]
+        viol = _max_up(l, g, up_pen)[0] + _max_low(l, g, low_pen)
 
     # bias: average of y_i G_i over free variables, else midpoint of the feasible interval
     ub = np.inf
@@ -416,15 +443,13 @@ def _smo(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shrinking
     n_free = 0
     sum_free = 0.0
     for t in range(l):
-        yg = y[t] * G[t]
-        st = status[t]
-        if st == _FREE:
+        if status[t] == _FREE:
             n_free += 1
-            sum_free += yg
-        elif (st == _LOWER) == (y[t] > 0.0):
-            ub = min(ub, yg)
+            sum_free += g[t]
+        elif low_pen[t] < 0.0:
+            ub = min(ub, g[t])
         else:
-            lb = max(lb, yg)
+            lb = max(lb, g[t])
     if n_free > 0:
         rho = sum_free / n_free
     elif np.isfinite(ub) and np.isfinite(lb):
@@ -435,13 +460,13 @@ def _smo(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shrinking
         rho = lb
     obj = 0.0
     for t in range(l):
-        obj += alpha[t] * (G[t] - 1.0)
+        obj += alpha[t] * (y[t] * g[t] - 1.0)
     # back to the caller's order
     alpha_out = np.empty(l)
     G_out = np.empty(l)
     for t in range(l):
         alpha_out[orig[t]] = alpha[t]
-        G_out[orig[t]] = G[t]
+        G_out[orig[t]] = y[t] * g[t]
     # f = 1/2 a^T Q a - e^T a = 1/2 a^T (G - e); the dual objective is -f
     return alpha_out, G_out, -rho, -0.5 * obj, n_iter, code, viol, ctr[1]
 
