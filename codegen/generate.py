@@ -196,6 +196,21 @@ def _names(wrt, params, data, row="_r"):
     return names, loads
 
 
+def _real_map(wrt, params, data):
+    """Real Dummies for the declared symbols that SymPy does not know to be real.
+
+    The kernels compute over the reals; without the assumption SymPy's
+    derivatives of Abs, sign, atan2 ... carry re()/im() terms.
+    """
+    syms = list(wrt) + list(params) + [s for _, ss in data for s in ss]
+    return {s: sp.Dummy(s.name, real=True) for s in syms if s.is_real is not True}
+
+
+def _apply(rmap, wrt, params, data):
+    return ([rmap.get(s, s) for s in wrt], [rmap.get(s, s) for s in params],
+            [(v, tuple(rmap.get(s, s) for s in ss)) for v, ss in data])
+
+
 def _int_array(name, values):
     return f"{name} = np.array({list(map(int, values))!r}, dtype=np.int64)"
 
@@ -292,6 +307,11 @@ def objective_source(f, wrt, params, data, reduce="sum", order=2, jit=True, stab
     """
     tm = _Timer()
     n = len(wrt)
+    header = _header("objective", wrt, params, data, jit,
+                     ["", f"n = {n}, reduce = {reduce!r}, Hessian order = {order}"])
+    rmap = _real_map(wrt, params, data)
+    f = f.xreplace(rmap)
+    wrt, params, data = _apply(rmap, wrt, params, data)
     if stable:
         f = stabilize(f)
         tm.lap("rewrite")
@@ -326,10 +346,7 @@ def objective_source(f, wrt, params, data, reduce="sum", order=2, jit=True, stab
     G = list(range(1, 1 + len(nz)))
     Hs = list(range(1 + len(nz), 1 + len(nz) + len(rkeys)))
     rows, cols, indptr, indices, p1, p2 = _hess_tables(n, keys)
-    out = [_header("objective", wrt, params, data, jit,
-                   ["", f"n = {n}, reduce = {reduce!r}, Hessian order = {order}, "
-                        f"repeated-term loops = {len(tms)}"])]
-    out += ["", "KIND = 'objective'", f"N = {n}", f"N_PARAMS = {len(params)}",
+    out = [header, "", f"# repeated-term loops: {len(tms)}", "KIND = 'objective'", f"N = {n}", f"N_PARAMS = {len(params)}",
             f"DATA_LAYOUT = {tuple(0 if v else len(s) for v, s in data)!r}",
             f"REDUCE = {reduce!r}", f"ORDER = {order}", f"NNZ_UPPER = {len(keys)}",
             _int_array("HU_ROW", rows), _int_array("HU_COL", cols),
@@ -463,6 +480,10 @@ def vector_source(F, wrt, params, jit=True, stable=True):
     """Source of the kernel module of a vector function F (m outputs); returns (source, timings)."""
     tm = _Timer()
     n, m = len(wrt), len(F)
+    header = _header("vector function", wrt, params, [], jit, ["", f"m = {m}, n = {n}"])
+    rmap = _real_map(wrt, params, [])
+    F = [e.xreplace(rmap) for e in F]
+    wrt, params, _ = _apply(rmap, wrt, params, [])
     if stable:
         F = [stabilize(e) for e in F]
         tm.lap("rewrite")
@@ -480,7 +501,7 @@ def vector_source(F, wrt, params, jit=True, stable=True):
     o = blk.outputs
     Fi = list(range(m))
     Ji = list(range(m, m + len(keys)))
-    L = [_header("vector function", wrt, params, [], jit, ["", f"m = {m}, n = {n}"])]
+    L = [header]
     L += ["", "KIND = 'vector'", f"N = {n}", f"M = {m}", f"N_PARAMS = {len(params)}",
           f"NNZ = {len(keys)}", _int_array("JAC_ROW", [i for i, _ in keys]),
           _int_array("JAC_INDPTR", indptr), _int_array("JAC_INDICES", [j for _, j in keys]), ""]

@@ -174,7 +174,7 @@ class NumbaPrinter(PythonCodePrinter):
         b, e = expr.args
         if isinstance(b, sp.Symbol) and e.is_Integer and 2 <= int(e) <= 3:
             t = self._print(b)
-            return "*".join([t] * int(e))
+            return "(" + "*".join([t] * int(e)) + ")"  # parenthesised: it may be a divisor
         return super()._print_Pow(expr, rational=rational)
 
     def _print_ImaginaryUnit(self, expr):
