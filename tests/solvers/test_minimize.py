@@ -1,0 +1,132 @@
+"""The front door: dispatch, options, results, and a status/message for every way a run ends."""
+import numpy as np
+import pytest
+import sympy as sp
+
+import codegen
+import solvers
+from solvers import Status
+
+X0 = [-1.2, 1.0]
+
+
+def test_every_method_is_reachable_from_minimize(rosen):
+    assert set(solvers.METHODS) == {"newton", "newton-tr", "lbfgs", "bfgs", "gd", "momentum",
+                                    "nesterov", "adagrad", "rmsprop", "adam", "adamw"}
+    for method in ("newton", "newton-tr", "lbfgs", "bfgs"):
+        r = solvers.minimize(rosen, X0, method=method)
+        assert r.success and r.method == method and np.allclose(r.x, 1.0, atol=1e-6)
+
+
+def test_sympy_expression_with_wrt_compiles_on_the_fly():
+    x, y = sp.symbols("x y")
+    r = solvers.minimize(100 * (y - x**2)**2 + (1 - x)**2, X0, wrt=[x, y])
+    assert r.success and np.allclose(r.x, 1.0, atol=1e-6)
+
+
+def test_params_are_passed_as_args():
+    x, a = sp.symbols("x a")
+    obj = codegen.compile((x - a)**2, [x], params=[a])
+    r = solvers.minimize(obj, [0.0], args=(np.array([3.0]),), method="newton")
+    assert r.success and r.x[0] == pytest.approx(3.0)
+
+
+def test_uncompiled_objective_without_wrt_is_rejected():
+    x = sp.Symbol("x")
+    with pytest.raises(solvers.ObjectiveError, match="wrt"):
+        solvers.minimize(x**2, [1.0])
+    with pytest.raises(ValueError, match="x0 has 3 entries"):
+        solvers.minimize(codegen.compile(x**2, [x]), [1.0, 2.0, 3.0])
+
+
+def test_unknown_method_and_option_errors_name_the_culprit(rosen):
+    with pytest.raises(ValueError, match="unknown method 'lbgfs'"):
+        solvers.minimize(rosen, X0, method="lbgfs")
+    with pytest.raises(TypeError, match="'lbfgs' does not take that option"):
+        solvers.minimize(rosen, X0, options={"lr": 0.1})
+
+
+def test_options_tol_and_maxiter(rosen):
+    r = solvers.minimize(rosen, X0, method="lbfgs", tol=1e-2, options={"m": 3})
+    assert r.success and np.max(np.abs(r.grad)) <= 1e-2
+    r = solvers.minimize(rosen, X0, maxiter=3)
+    assert r.status is Status.MAX_ITERATIONS and r.nit == 3 and not r.success
+    assert "maximum number of iterations" in r.message
+
+
+def test_result_fields_repr_and_history(rosen):
+    r = solvers.minimize(rosen, X0, method="bfgs", history=True)
+    assert len(r.history["fun"]) == r.nit + 1 and len(r.history["grad_norm"]) == r.nit + 1
+    assert r.history["fun"][0] == pytest.approx(rosen.value(X0))
+    assert np.all(np.diff(r.history["fun"]) <= 0)  # line searches never go uphill
+    np.testing.assert_allclose(r.grad, rosen.grad(r.x))
+    assert r.fun == pytest.approx(rosen.value(r.x))
+    text = repr(r)
+    for field in ("success: True", "CONVERGED_GTOL", "nit:", "nfev:", "message:"):
+        assert field in text
+    assert solvers.minimize(rosen, X0).history is None
+
+
+@pytest.mark.parametrize("method", ["lbfgs", "bfgs", "newton", "newton-tr", "adam"])
+def test_callback_runs_python_loop_with_identical_iterates(rosen, method):
+    opts = {"lr": 0.01, "maxiter": 300} if method == "adam" else {}
+    seen = []
+    r_cb = solvers.minimize(rosen, X0, method=method, callback=seen.append, options=opts)
+    r = solvers.minimize(rosen, X0, method=method, options=opts)
+    assert len(seen) == r.nit == r_cb.nit
+    # same source run as Python and as Numba: equal up to libm rounding
+    np.testing.assert_allclose(r_cb.x, r.x, rtol=1e-12)
+    np.testing.assert_array_equal(seen[-1], r_cb.x)
+
+
+def test_callback_can_stop(rosen):
+    r = solvers.minimize(rosen, X0, callback=lambda x: True)
+    assert r.status is Status.CALLBACK_STOP and r.nit == 1 and not r.success
+
+
+def test_ftol_and_xtol_ends(rosen):
+    r = solvers.lbfgs(rosen, X0, gtol=0.0, ftol=1e-3)
+    assert r.status is Status.CONVERGED_FTOL and r.success
+    r = solvers.lbfgs(rosen, X0, gtol=0.0, xtol=1e-3)
+    assert r.status is Status.CONVERGED_XTOL and r.success and "step" in r.message
+
+
+def test_line_search_failure_at_machine_precision_is_not_success(compiled):
+    # with every convergence test off, L-BFGS walks to the limit of floating point (f* = 48.98
+    # here, so the gradient never rounds to exactly 0) and the line search finds no lower point
+    r = solvers.lbfgs(compiled["freudenstein_roth"], [0.5, -2.0], gtol=0.0, maxiter=10000)
+    assert r.status is Status.LINE_SEARCH_FAILED and not r.success
+    assert "line search" in r.message and abs(r.fun - 48.98425367924) < 1e-9
+
+
+def test_unbounded_objective_ends_non_finite_or_not_success():
+    x = sp.Symbol("x")
+    obj = codegen.compile(-sp.exp(x), [x])
+    r = solvers.lbfgs(obj, [0.0], maxiter=500)
+    assert not r.success and r.status in (Status.NON_FINITE, Status.LINE_SEARCH_FAILED,
+                                          Status.MAX_ITERATIONS)
+
+
+def test_nan_at_start_is_never_success():
+    x = sp.Symbol("x")
+    obj = codegen.compile(sp.log(x) + x**2, [x])
+    for method in ("lbfgs", "bfgs", "newton", "newton-tr"):
+        r = solvers.minimize(obj, [-1.0], method=method)
+        assert r.status is Status.NON_FINITE and not r.success, method
+        assert "NaN" in r.message
+
+
+def test_trust_region_collapse_is_reported():
+    x = sp.Symbol("x")
+    # the model predicts decrease that the (kinked) function never delivers near x = 0
+    obj = codegen.compile(sp.Abs(x) + x / 2, [x])
+    r = solvers.newton_tr(obj, [1.0], maxiter=200)
+    assert not r.success
+    assert r.status in (Status.TRUST_REGION_COLLAPSED, Status.MAX_ITERATIONS)
+
+
+def test_status_enum_words():
+    for s in Status:
+        assert isinstance(s.message, str) and len(s.message) > 20
+    assert [s for s in Status if s.converged] == [Status.CONVERGED_GTOL, Status.CONVERGED_FTOL,
+                                                   Status.CONVERGED_XTOL]
