@@ -110,8 +110,10 @@ class CompiledKernel:
     ``row`` (Numba function with :data:`ROW_SIGNATURE`).
     """
 
-    def __init__(self, expr, kind, params, n_features, source, module, name, param_values=None):
+    def __init__(self, expr, kind, params, n_features, source, module, name, param_values=None,
+                 variables=None):
         self.expr, self.kind, self.params = expr, kind, tuple(params)
+        self._variables = variables
         self.n_features, self.source, self.name = n_features, source, name
         self._module = module
         self.row = module.row
@@ -129,13 +131,23 @@ class CompiledKernel:
     def __deepcopy__(self, memo):
         return self
 
+    def __reduce__(self):
+        # pickles as its SymPy definition; unpickling rebuilds (or reloads from the
+        # on-disk cache) the compiled module
+        pv = None if self.param_values is None else self.param_values.tolist()
+        if self.kind == "inner":
+            return (inner_product_kernel, (self.expr, self.params, pv, self.name))
+        x, z = self._variables
+        return (pairwise_kernel, (self.expr, x, z, self.params, pv, self.name))
+
     def check_features(self, n_features):
         """Raise KernelError if a pairwise kernel was built for another dimension."""
         if self.n_features is not None and self.n_features != n_features:
             raise KernelError(f"kernel {self.name} was compiled for {self.n_features} features, "
                               f"data has {n_features}")
 
-    def _params(self, params):
+    def param_array(self, params=None):
+        """``params`` (or the defaults ``param_values``) as a float64 array, length-checked."""
         p = self.param_values if params is None else params
         p = np.ascontiguousarray(np.zeros(0) if p is None else p, dtype=np.float64).ravel()
         if p.shape[0] < len(self.params):
@@ -152,7 +164,7 @@ class CompiledKernel:
         A = np.ascontiguousarray(A, dtype=np.float64)
         B = np.ascontiguousarray(B, dtype=np.float64)
         self.check_features(A.shape[1])
-        p = self._params(params)
+        p = self.param_array(params)
         out = np.empty((A.shape[0], B.shape[0]))
         if self.kind == "inner":
             # the inner products through BLAS, the scalar part compiled from SymPy
@@ -164,7 +176,7 @@ class CompiledKernel:
     def diag(self, X, params=None):
         """K(x_i, x_i) for every row of X."""
         X = np.ascontiguousarray(X, dtype=np.float64)
-        p = self._params(params)
+        p = self.param_array(params)
         out = np.empty(X.shape[0])
         if self.kind == "inner":
             sq = self.sq_norms(X)
@@ -327,7 +339,8 @@ def pairwise_kernel(expr, x, z, params=(), param_values=None, name="pairwise"):
                                    fastmath=_FASTMATH, prelude=prelude(), body=_print_body(expr, names),
                                    sig=_ROW_SIG_SRC)
     return CompiledKernel(expr, "pairwise", params, len(x), source,
-                          load_module(source, name_hint="svmkernel"), name, param_values)
+                          load_module(source, name_hint="svmkernel"), name, param_values,
+                          variables=(x, z))
 
 
 def kernel_from_callable(fn, n_features, name=None):

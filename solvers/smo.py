@@ -492,7 +492,7 @@ def smo_solve(X, y, kernel, params, C=1.0, tol=1e-3, cache_size=200.0, max_iter=
     if not tol > 0:
         raise ValueError(f"smo_solve: tol must be positive, got {tol!r}")
     kernel.check_features(X.shape[1])
-    p = kernel._params(params)
+    p = kernel.param_array(params)
     sqn = kernel.sq_norms(X) if kernel.kind == "inner" else np.zeros(l)
     n_slots = int(max(2, min(l, cache_size * 2**20 // (4 * max(l, 1)))))
     cap = max(10_000_000, 100 * l)

@@ -341,3 +341,13 @@ def test_warnings_free_fit():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         SVC().fit(X, y).predict(X)
+
+
+def test_pickle_round_trip():
+    import pickle  # noqa: PLC0415
+    X, y = _load("moons")
+    x, z = sp.symbols("x0:2"), sp.symbols("z0:2")
+    for kern in ("rbf", (sp.exp(-kernels.GAMMA * ((x[0] - z[0])**2 + (x[1] - z[1])**2)), x, z)):
+        m = SVC(kernel=kern).fit(X, y)
+        m2 = pickle.loads(pickle.dumps(m))
+        np.testing.assert_array_equal(m2.decision_function(X), m.decision_function(X))
