@@ -39,6 +39,11 @@ def logistic():
     return obj, d
 
 
+@pytest.fixture(scope="session")
+def logistic_ref():
+    return logistic_reference
+
+
 def logistic_reference(theta, lam, X, Y):
     """NumPy BCE-with-logits sum, gradient and Hessian (the oracle)."""
     w, b = theta[:-1], theta[-1]

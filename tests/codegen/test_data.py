@@ -1,0 +1,120 @@
+"""Sums over data rows: equal to a NumPy reference, rows subsets, mean, shape errors."""
+import numpy as np
+import pytest
+import sympy as sp
+
+import codegen
+from codegen.errors import ArgumentError
+
+
+@pytest.fixture(scope="module")
+def batch():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 3))
+    Y = (rng.uniform(size=500) < 0.5).astype(float)
+    return X, Y
+
+
+def test_logistic_sum_matches_numpy(logistic, batch, logistic_ref):
+    obj, d = logistic
+    X, Y = batch
+    theta = np.array([0.3, -0.2, 0.5, 0.1])
+    lam = 0.01
+    v, g, H = logistic_ref(theta, lam, X, Y)
+    assert obj.value(theta, [lam], X, Y) == pytest.approx(v, rel=1e-12)
+    vv, gg = obj.value_and_grad(theta, [lam], X, Y)
+    assert vv == pytest.approx(v, rel=1e-12)
+    np.testing.assert_allclose(gg, g, rtol=1e-11, atol=1e-9)
+    np.testing.assert_allclose(obj.grad(theta, [lam], X, Y), g, rtol=1e-11, atol=1e-9)
+    np.testing.assert_allclose(obj.hess(theta, [lam], X, Y), H, rtol=1e-11, atol=1e-9)
+    np.testing.assert_allclose(obj.hess_sparse(theta, [lam], X, Y).toarray(), H, rtol=1e-11,
+                               atol=1e-9)
+    u = np.array([1.0, -2.0, 0.5, 3.0])
+    np.testing.assert_allclose(obj.hessp(theta, u, [lam], X, Y), H @ u, rtol=1e-11, atol=1e-9)
+
+
+def test_rows_subset_equals_sliced_data(logistic, batch, logistic_ref):
+    obj, d = logistic
+    X, Y = batch
+    theta = np.array([0.3, -0.2, 0.5, 0.1])
+    rows = np.array([3, 7, 7, 100, 499])
+    v, g, H = logistic_ref(theta, 0.0, X[rows], Y[rows])
+    vv, gg = obj.value_and_grad(theta, [0.0], X, Y, rows=rows)
+    assert vv == pytest.approx(v, rel=1e-12)
+    np.testing.assert_allclose(gg, g, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(obj.hess(theta, [0.0], X, Y, rows=rows), H, rtol=1e-12, atol=1e-12)
+    mask = np.zeros(len(Y), bool)
+    mask[[1, 2]] = True
+    assert obj.value(theta, [0.0], X, Y, rows=mask) == pytest.approx(
+        logistic_ref(theta, 0.0, X[[1, 2]], Y[[1, 2]])[0], rel=1e-12)
+
+
+def test_raw_kernels_with_pack_args(logistic, batch):
+    """The contract the solvers rely on: jit kernels called with pack_args' tuple."""
+    obj, d = logistic
+    X, Y = batch
+    theta = np.array([0.3, -0.2, 0.5, 0.1])
+    kargs = obj.pack_args([0.0], X, Y)
+    p, rows, dX, dY = kargs
+    assert rows.dtype == np.int64 and np.array_equal(rows, np.arange(len(Y)))
+    v, g = obj.jit.value_and_grad(theta, *kargs)
+    v2, g2 = obj.value_and_grad(theta, [0.0], X, Y)
+    assert v == v2 and np.array_equal(g, g2)
+    assert obj.jit.value(theta, p, rows[:10], dX, dY) == pytest.approx(
+        obj.value(theta, [0.0], X, Y, rows=np.arange(10)))
+
+
+def test_parallel_kernel_equals_serial(logistic):
+    obj, d = logistic
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(20000, 3))
+    Y = (rng.uniform(size=20000) < 0.5).astype(float)
+    theta = np.array([0.3, -0.2, 0.5, 0.1])
+    kargs = obj.pack_args([0.01], X, Y)
+    v1, g1 = obj.jit.value_and_grad(theta, *kargs)
+    v2, g2 = obj.jit_parallel.value_and_grad(theta, *kargs)
+    assert v2 == pytest.approx(v1, rel=1e-12)
+    np.testing.assert_allclose(g2, g1, rtol=1e-11)
+
+
+def test_mean_reduce_and_vector_data():
+    w, b = sp.symbols("w b")
+    t, y = sp.symbols("t y")
+    obj = codegen.compile((w * t + b - y)**2, [w, b], data=[t, y], reduce="mean", jit=False)
+    T = np.linspace(0, 1, 7)
+    Y = 2 * T + 1 + np.sin(T)
+    theta = np.array([1.5, 0.5])
+    r = theta[0] * T + theta[1] - Y
+    assert obj.value(theta, T, Y) == pytest.approx(np.mean(r**2), rel=1e-13)
+    np.testing.assert_allclose(obj.grad(theta, T, Y), [np.mean(2 * r * T), np.mean(2 * r)],
+                               rtol=1e-13)
+    np.testing.assert_allclose(obj.hess(theta, T, Y),
+                               [[np.mean(2 * T * T), np.mean(2 * T)], [np.mean(2 * T), 2.0]],
+                               rtol=1e-13)
+
+
+def test_bad_shapes_name_the_argument(logistic, batch):
+    obj, d = logistic
+    X, Y = batch
+    theta = np.zeros(4)
+    with pytest.raises(ArgumentError, match=r"x must be a 1-D array of length 4"):
+        obj.value(np.zeros(3), [0.0], X, Y)
+    with pytest.raises(ArgumentError, match=r"params .* length 1"):
+        obj.value(theta, [0.0, 1.0], X, Y)
+    with pytest.raises(ArgumentError, match=r"data\[0\] must be a 2-D array of shape \(N, 3\)"):
+        obj.value(theta, [0.0], X[:, :2], Y)
+    with pytest.raises(ArgumentError, match=r"data\[1\] has 499 rows"):
+        obj.value(theta, [0.0], X, Y[:-1])
+    with pytest.raises(ArgumentError, match=r"expected 3 trailing"):
+        obj.value(theta, X, Y)
+    with pytest.raises(ArgumentError, match=r"rows must lie in \[0, 500\)"):
+        obj.value(theta, [0.0], X, Y, rows=[0, 500])
+    with pytest.raises(ArgumentError, match=r"v must be a 1-D array of length 4"):
+        obj.hessp(theta, np.zeros(2), [0.0], X, Y)
+    assert isinstance(ArgumentError("x"), ValueError)
+
+
+def test_nan_is_not_hidden(rosen2):
+    obj = rosen2[0]
+    assert np.isnan(obj.value([np.nan, 1.0]))
+    assert np.isnan(obj.grad([np.nan, 1.0])).all()
