@@ -8,6 +8,7 @@ import signal
 import threading
 from contextlib import contextmanager
 
+import mpmath
 import numpy as np
 import sympy as sp
 
@@ -87,26 +88,29 @@ def _newton_roots(eqs, unknowns, starts, seed):
         return []  # a continuum of roots: Newton's points would be arbitrary
     rng = np.random.default_rng(seed)
     found = []
-    residual = sp.lambdify(unknowns, eqs, "mpmath")
-    # mpmath's Newton solves an overdetermined linearisation in least squares
-    square = eqs
-    for k in range(starts):
-        x0 = rng.uniform(-3, 3, size=n) * (1 + k // 8)
-        try:
-            root = sp.nsolve(square, unknowns, list(x0), tol=1e-20, prec=30, maxsteps=60)
-        except (ValueError, ZeroDivisionError, TypeError):
-            continue
-        # a coordinate that is 0 to working precision is reported as 0, not 1e-25
-        vals = [sp.Float(0) if abs(v) < 1e-14 else sp.Float(v, 15) for v in root]
-        if any(abs(complex(v).imag) > 1e-12 for v in vals):
-            continue
-        try:
-            res = residual(*vals)
-        except (ValueError, ZeroDivisionError, TypeError):
-            continue
-        if max(abs(complex(r)) for r in res) > 1e-10:
-            continue
-        if any(max(abs(float(a) - float(b)) for a, b in zip(vals, prev)) < 1e-8 for prev in found):
-            continue
-        found.append(vals)
+    # lambdify once (sympy.nsolve would re-lambdify at every start)
+    F = sp.lambdify(unknowns, eqs, "mpmath")
+    J = sp.lambdify(unknowns, sp.Matrix(eqs).jacobian(unknowns), "mpmath")
+    with mpmath.workdps(30):
+        for k in range(starts):
+            x0 = [mpmath.mpf(v) for v in rng.uniform(-3, 3, size=n) * (1 + k // 8)]
+            try:
+                # mpmath's Newton solves an overdetermined linearisation in least squares
+                root = mpmath.findroot(lambda *v: F(*v), x0, J=lambda *v: J(*v), tol=1e-25, maxsteps=60)
+            except (ValueError, ZeroDivisionError, TypeError, OverflowError):
+                continue
+            root = [root] if n == 1 and not hasattr(root, "__len__") else list(root)
+            if any(abs(mpmath.im(v)) > 1e-12 for v in root):
+                continue
+            # a coordinate that is 0 to working precision is reported as 0, not 1e-25
+            vals = [sp.Float(0) if abs(v) < 1e-14 else sp.Float(mpmath.re(v), 15) for v in root]
+            try:
+                res = F(*[mpmath.mpf(float(v)) for v in vals])
+            except (ValueError, ZeroDivisionError, TypeError, OverflowError):
+                continue
+            if max(abs(complex(r)) for r in res) > 1e-10:
+                continue
+            if any(max(abs(float(a) - float(b)) for a, b in zip(vals, prev)) < 1e-8 for prev in found):
+                continue
+            found.append(vals)
     return [dict(zip(unknowns, v)) for v in found]

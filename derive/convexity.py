@@ -63,15 +63,17 @@ def _prove_psd(H, ws, timeout):
     n = H.shape[0]
     try:
         with _time_limit(timeout):
-            if not (H.free_symbols & set(ws)):  # constant Hessian: f is quadratic plus affine
+            if n > MAX_MINOR_DIM:
+                if H.free_symbols & set(ws):
+                    return None, f"{n} variables: too many principal minors to check"
+                # constant Hessian (f quadratic plus affine): its exact eigenvalues decide
                 try:
                     eig = H.eigenvals(multiple=True)
                 except (NotImplementedError, sp.polys.polyerrors.PolynomialError):
                     eig = []
                 if len(eig) == n and all(_nonneg(e) for e in eig):
                     return True, f"constant Hessian with eigenvalues {sorted(eig, key=str)}, all >= 0"
-            if n > MAX_MINOR_DIM:
-                return None, f"{n} variables: too many principal minors to check"
+                return None, "SymPy cannot prove the constant Hessian's eigenvalues >= 0"
             count = 0
             for k in range(1, n + 1):
                 for idx in combinations(range(n), k):
