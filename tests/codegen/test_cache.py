@@ -1,0 +1,140 @@
+"""The on-disk cache: warm start in a new process, corrupt entries, concurrent writers."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import codegen
+from codegen import cache
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCRIPT = textwrap.dedent("""
+    import json, sys, time
+    import sympy as sp
+    import sympy.core.function as scf
+    n = 6
+    x = sp.symbols(f"x0:{n}")
+    f = sum(100 * (x[i + 1] - x[i]**2)**2 + (1 - x[i])**2 for i in range(n - 1)) + sp.sin(x[0])
+    calls = {"diff": 0}
+    orig = scf.Derivative.__new__
+    def spy(cls, *a, **k):
+        calls["diff"] += 1
+        return orig(cls, *a, **k)
+    scf.Derivative.__new__ = spy
+    import codegen
+    obj = codegen.compile(f, x)
+    H = obj.hess(__import__("numpy").linspace(-1, 1, n))
+    print(json.dumps({
+        "built": bool(obj.build_times), "diff_calls": calls["diff"],
+        "hits": sum(obj.jit.hess.stats.cache_hits.values()),
+        "misses": sum(obj.jit.hess.stats.cache_misses.values()),
+        "file": obj.module.__file__, "h00": float(H[0, 0])}))
+""")
+
+
+def _run(env, script=SCRIPT):
+    out = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def env(tmp_path):
+    e = dict(os.environ)
+    e["DERIVE_CACHE_DIR"] = str(tmp_path / "cache")
+    e["PYTHONPATH"] = str(ROOT) + os.pathsep + e.get("PYTHONPATH", "")
+    return e
+
+
+def test_second_process_reuses_module_and_machine_code(env):
+    first = _run(env)
+    assert first["built"] and first["diff_calls"] > 0 and first["misses"] >= 1
+    second = _run(env)
+    assert second["file"] == first["file"]
+    assert not second["built"], "second process re-derived the objective"
+    assert second["diff_calls"] == 0, "second process ran SymPy differentiation"
+    assert second["hits"] >= 1 and second["misses"] == 0, "Numba recompiled instead of loading"
+    assert second["h00"] == first["h00"]
+
+
+def test_concurrent_compiles_both_succeed(env):
+    procs = [subprocess.Popen([sys.executable, "-c", SCRIPT], env=env, cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    results = []
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err[-3000:]
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    assert results[0]["h00"] == results[1]["h00"]
+    assert results[0]["file"] == results[1]["file"]
+    assert not list(Path(env["DERIVE_CACHE_DIR"]).glob(".tmp_*"))
+
+
+def test_corrupt_entry_is_detected_and_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("DERIVE_CACHE_DIR", str(tmp_path))
+    a, b = sp.symbols("a b")
+    f = sp.exp(a) * b**2
+    obj = codegen.compile(f, [a, b], jit=False)
+    path = Path(obj.module.__file__)
+    text = path.read_text()
+    path.write_text(text[: len(text) // 2])  # truncated, as by a crash mid-write
+    cache._loaded.clear()  # forget this process's import, as a new process would
+    obj2 = codegen.compile(f, [a, b], jit=False)
+    assert obj2.build_times, "corrupt entry was not rebuilt"
+    assert path.read_text() == text
+    assert obj2.grad([0.0, 3.0]).tolist() == [9.0, 6.0]
+    cache._loaded.clear()
+    obj3 = codegen.compile(f, [a, b], jit=False)
+    assert not obj3.build_times  # the rebuilt entry is valid
+
+
+def test_cache_key_separates_options_and_clear_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("DERIVE_CACHE_DIR", str(tmp_path))
+    a = sp.Symbol("a")
+    o1 = codegen.compile(a**2, [a], jit=False)
+    o2 = codegen.compile(a**2, [a], jit=False, order=1)
+    ar = sp.Symbol("a", real=True)
+    o3 = codegen.compile(ar**2, [ar], jit=False)
+    assert len({o1.key, o2.key, o3.key}) == 3
+    assert list(tmp_path.glob("objective_*.py"))
+    codegen.clear_cache()
+    assert not list(tmp_path.glob("objective_*.py"))
+    assert codegen.compile(a**2, [a], jit=False).build_times  # rebuilt after clearing
+
+
+def test_load_module_contract(tmp_path, monkeypatch):
+    monkeypatch.setenv("DERIVE_CACHE_DIR", str(tmp_path))
+    from codegen.printer import prelude, print_expr
+    s = sp.Symbol("s")
+    src = prelude(jit=False) + f"\ndef k(v):\n    return {print_expr(sp.exp(-s**2), {s: 'v'})}\n"
+    m1 = cache.load_module(src, "kernels")
+    m2 = cache.load_module(src, "kernels")
+    assert m1 is m2 and m1.k(0.0) == 1.0
+    assert Path(m1.__file__).parent == tmp_path
+
+
+def test_export_standalone_module(tmp_path, rosen2):
+    obj = rosen2[0]
+    path = tmp_path / "rosen_kernels.py"
+    codegen.export(obj, path)
+    code = path.read_text()
+    imports = {ln.split()[1].split(".")[0] for ln in code.splitlines()
+               if ln.strip().startswith(("import ", "from "))}
+    assert imports <= {"math", "numpy", "numba"}, imports
+    script = (f"import importlib.util, numpy as np\n"
+              f"spec = importlib.util.spec_from_file_location('rk', {str(path)!r})\n"
+              f"m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+              f"print(m.hess(np.array([1.0, 1.0]), np.zeros(0)).tolist())\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip()) == [[802.0, -400.0], [-400.0, 200.0]]
