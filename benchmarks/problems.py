@@ -46,7 +46,7 @@ def rosenbrock():
 def extended_rosenbrock(n=10):
     """MGH #21: n/2 independent Rosenbrock pairs."""
     x = _xs(n)
-    f = sum(100 * (x[2 * i + 1] - x[2 * i]**2)**2 + (1 - x[2 * i])**2 for i in range(n // 2))
+    f = sp.Add(*[100 * (x[2 * i + 1] - x[2 * i]**2)**2 + (1 - x[2 * i])**2 for i in range(n // 2)])
     x0 = np.tile([-1.2, 1.0], n // 2)
     return Problem(f"extended_rosenbrock_{n}", f, x, x0, (0.0,))
 
@@ -54,7 +54,7 @@ def extended_rosenbrock(n=10):
 def chained_rosenbrock(n=10):
     """SciPy's ``rosen``: sum 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2 (a second minimum near x1=-1)."""
     x = _xs(n)
-    f = sum(100 * (x[i + 1] - x[i]**2)**2 + (1 - x[i])**2 for i in range(n - 1))
+    f = sp.Add(*[100 * (x[i + 1] - x[i]**2)**2 + (1 - x[i])**2 for i in range(n - 1)])
     x0 = np.tile([-1.2, 1.0], n // 2)
     return Problem(f"chained_rosenbrock_{n}", f, x, x0, (0.0, 3.98657911))
 
