@@ -60,9 +60,9 @@ def record(case, what, impl, fn, *args, **kw):
     return t
 
 
-def timed(fn, *args):
+def timed(fn, *args, **kw):
     t = time.perf_counter()
-    out = fn(*args)
+    out = fn(*args, **kw)
     return out, time.perf_counter() - t
 
 

@@ -11,7 +11,7 @@ import time
 import sympy as sp
 
 from .derivatives import _Differ, gradient, hessian_upper, jacobian_sparse
-from .printer import NumbaPrinter, prelude
+from .printer import NumbaPrinter, expand_exp_sharing, prelude
 from .rewrite import stabilize
 
 __all__ = ["objective_source", "vector_source"]
@@ -44,6 +44,7 @@ class _Block:
 
     def __init__(self, outputs, names, loads, row_syms=frozenset(), prefix="t"):
         temps = sp.numbered_symbols("_t", cls=sp.Dummy)
+        outputs = [expand_exp_sharing(e) for e in outputs]
         reps, reduced = sp.cse(list(outputs), symbols=temps, order="none")
         self.reps = reps
         self.outputs = reduced
@@ -239,6 +240,8 @@ class _Template:
         differ = _Differ()
         g = gradient(canon, U, differ)
         h = hessian_upper(g, U, differ) if order >= 2 else {}
+        g = [sp.factor_terms(e) for e in g]
+        h = {k: sp.factor_terms(e) for k, e in h.items()}
         self.tid = tid
         self.count = len(idx)
         self.m = len(U)
@@ -334,6 +337,12 @@ def objective_source(f, wrt, params, data, reduce="sum", order=2, jit=True, stab
                 tpairs |= {(min(r[a], r[b]), max(r[a], r[b])) for a, b in hk}
     keys = sorted(set(upper) | tpairs)
     pos = {ij: k for k, ij in enumerate(keys)}
+    if data:
+        # Per-row derivatives of f(z(w)) are f'(z) * dz/dw_j summed over terms;
+        # pulling the common factors out lets CSE share f'(z) across all j.
+        g = [sp.factor_terms(e) for e in g]
+        upper = {k: sp.factor_terms(e) for k, e in upper.items()}
+        tm.lap("factor")
     nz = [i for i in range(n) if g[i] != 0]
     rkeys = sorted(upper)
     outputs = [f] + [g[i] for i in nz] + [upper[k] for k in rkeys]
@@ -417,10 +426,14 @@ def _data_kernels(blk, n, nz, V, G, Hs, ndata, reduce, order):
         L += ["", "", "@_kernel", f"def _acc_{kind}(x, p, rows, lo, hi{dargs}):"]
         L += blk.load_lines(used - row_used, 4)
         L += blk.assigns(hoist, 4)
-        L += [f"    acc = np.zeros({len(ids)})", "    for _k in range(lo, hi):", "        _r = rows[_k]"]
+        # Scalar accumulators stay in registers; an array would be re-loaded
+        # and stored every row (it may alias the data as far as LLVM knows).
+        L += [f"    a{a} = 0.0" for a in range(len(ids))]
+        L += ["    for _k in range(lo, hi):", "        _r = rows[_k]"]
         L += blk.load_lines(row_used, 8)
         L += blk.assigns(inner, 8)
-        L += [f"        acc[{a}] += {blk.text(o[i])}" for a, i in enumerate(ids)]
+        L += [f"        a{a} += {blk.text(o[i])}" for a, i in enumerate(ids)]
+        L += [f"    acc = np.empty({len(ids)})"] + [f"    acc[{a}] = a{a}" for a in range(len(ids))]
         L += ["    return acc"]
         L += ["", "", "@_kernel", f"def _sum_{kind}(x, p, rows{dargs}):",
               f"    return _acc_{kind}(x, p, rows, 0, rows.shape[0]{dargs})"]

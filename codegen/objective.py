@@ -16,7 +16,6 @@ exists, so a warm start does no SymPy differentiation and, thanks to Numba's
 import types
 
 import numpy as np
-import scipy.sparse as sps
 import sympy as sp
 
 from . import cache
@@ -67,6 +66,11 @@ def _check_symbols(exprs, wrt, params, data):
         for s in e.free_symbols:
             if s not in seen:
                 raise UnknownSymbolError(s)
+
+
+def _csr(data, indices, indptr, shape):
+    import scipy.sparse as sps  # imported on first use: keeps the warm start short
+    return sps.csr_matrix((data, indices, indptr), shape=shape)
 
 
 def _float_vector(a, name, n):
@@ -178,10 +182,17 @@ class CompiledObjective(_Compiled):
         self.jit = types.SimpleNamespace(**{k: getattr(m, k) for k in names})
         self.jit_parallel = types.SimpleNamespace(
             **{k: getattr(m, k + "_parallel") for k in names}) if data else None
-        nnz = len(m.HESS_INDICES)
-        self.hess_pattern = sps.csr_matrix(
-            (np.ones(nnz, dtype=bool), m.HESS_INDICES.copy(), m.HESS_INDPTR.copy()),
-            shape=(self.n, self.n))
+        self._hess_pattern = None
+
+    @property
+    def hess_pattern(self):
+        """Symbolic sparsity pattern of the Hessian (boolean CSR, both triangles)."""
+        if self._hess_pattern is None:
+            m = self.module
+            self._hess_pattern = _csr(np.ones(len(m.HESS_INDICES), dtype=bool),
+                                      m.HESS_INDICES.copy(), m.HESS_INDPTR.copy(),
+                                      (self.n, self.n))
+        return self._hess_pattern
 
     def _kernel(self, name, kargs):
         if self.order < 2 and name.startswith("hess"):
@@ -216,8 +227,12 @@ class CompiledObjective(_Compiled):
         """Hessian as ``scipy.sparse.csr_matrix`` with the symbolic pattern :attr:`hess_pattern`."""
         kargs = self.pack_args(*args, rows=rows)
         vals = self._kernel("hess_values", kargs)(self._x(x), *kargs)
-        return sps.csr_matrix((vals, self.module.HESS_INDICES.copy(),
-                               self.module.HESS_INDPTR.copy()), shape=(self.n, self.n))
+        try:
+            # Same structure, new values: skips SciPy's O(nnz) format checks.
+            return self.hess_pattern._with_data(vals, copy=True)
+        except AttributeError:  # pragma: no cover - private SciPy API went away
+            return _csr(vals, self.module.HESS_INDICES.copy(), self.module.HESS_INDPTR.copy(),
+                        (self.n, self.n))
 
     def hessp(self, x, v, *args, rows=None):
         """Hessian-vector product H(x) @ v, without forming H."""
@@ -237,9 +252,8 @@ class CompiledVectorFunction(_Compiled):
         self.m = module.M
         self.jit = types.SimpleNamespace(value=module.value, jacobian=module.jacobian,
                                          jacobian_values=module.jacobian_values)
-        self.jac_pattern = sps.csr_matrix(
-            (np.ones(module.NNZ, dtype=bool), module.JAC_INDICES.copy(), module.JAC_INDPTR.copy()),
-            shape=(self.m, self.n))
+        self.jac_pattern = _csr(np.ones(module.NNZ, dtype=bool), module.JAC_INDICES.copy(),
+                                module.JAC_INDPTR.copy(), (self.m, self.n))
 
     def value(self, x, *args):
         """F(x), shape (m,)."""
@@ -254,8 +268,8 @@ class CompiledVectorFunction(_Compiled):
     def jacobian_sparse(self, x, *args):
         """Jacobian as ``scipy.sparse.csr_matrix`` with the symbolic pattern :attr:`jac_pattern`."""
         vals = self.jit.jacobian_values(self._x(x), *self.pack_args(*args))
-        return sps.csr_matrix((vals, self.module.JAC_INDICES.copy(), self.module.JAC_INDPTR.copy()),
-                              shape=(self.m, self.n))
+        return _csr(vals, self.module.JAC_INDICES.copy(), self.module.JAC_INDPTR.copy(),
+                    (self.m, self.n))
 
     def __repr__(self):
         return f"<CompiledVectorFunction m={self.m} n={self.n} nnz(J)={self.jac_pattern.nnz}>"

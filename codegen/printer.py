@@ -12,14 +12,14 @@ definitions :func:`prelude` emits at the top of every generated module.
 >>> import sympy as sp
 >>> a, b = sp.symbols("a b")
 >>> print_expr(sp.exp(a) * b**2, {a: "x[0]", b: "x[1]"})
-'x[1]**2*math.exp(x[0])'
+'(x[1]*x[1])*math.exp(x[0])'
 """
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
 from .errors import UnknownSymbolError, UnsupportedFunctionError
 
-__all__ = ["NumbaPrinter", "print_expr", "prelude", "HELPERS"]
+__all__ = ["NumbaPrinter", "print_expr", "prelude", "HELPERS", "sigmoid_e", "expand_exp_sharing"]
 
 # Helper kernels shared by every generated module.  Each is exact where the
 # naive formula overflows: sigmoid branches on the sign so exp never sees a
@@ -30,16 +30,21 @@ HELPERS = {
     "_dt_sigmoid": '''
 @_helper
 def _dt_sigmoid(z):
-    if z >= 0.0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
+    # exp(-|z|) never overflows; a select instead of a branch on the sign.
+    e = math.exp(-abs(z))
+    r = 1.0 / (1.0 + e)
+    return r if z >= 0.0 else e * r
+''',
+    "_dt_sigmoid_e": '''
+@_helper
+def _dt_sigmoid_e(z, e):
+    # sigmoid(z) given e = exp(-|z|), shared with softplus(z) by CSE.
+    r = 1.0 / (1.0 + e)
+    return r if z >= 0.0 else e * r
 ''',
     "_dt_softplus": '''
 @_helper
 def _dt_softplus(z):
-    if z != z:
-        return z
     return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
 ''',
     "_dt_relu": '''
@@ -119,6 +124,27 @@ def prelude(jit=True):
         "    _parallel_kernel = _helper = _kernel",
     ]
     return "\n".join(lines) + "\n" + "".join(HELPERS[k] for k in sorted(HELPERS))
+
+
+class sigmoid_e(sp.Function):
+    """sigmoid(z) given e = exp(-|z|) as second argument (a printing device, not for users)."""
+
+    nargs = 2
+
+
+def expand_exp_sharing(expr):
+    """Write sigmoid and softplus through e = exp(-|z|) so CSE computes one exp per argument.
+
+    softplus(z) = max(z, 0) + log1p(e) and sigmoid(z) = 1/(1+e) or e/(1+e) by
+    the sign of z; both are exact for every z.
+    """
+    from derive.ml import sigmoid, softplus
+    from sympy.codegen.cfunctions import log1p
+
+    if not expr.has(sigmoid, softplus):
+        return expr
+    expr = expr.replace(softplus, lambda u: sp.Max(u, 0) + log1p(sp.exp(-sp.Abs(u))))
+    return expr.replace(sigmoid, lambda u: sigmoid_e(u, sp.exp(-sp.Abs(u))))
 
 
 def _unsupported(self, expr):
@@ -224,6 +250,9 @@ class NumbaPrinter(PythonCodePrinter):
     # --- derive.ml functions ---------------------------------------------------
     def _print_sigmoid(self, expr):
         return f"_dt_sigmoid({self._print(expr.args[0])})"
+
+    def _print_sigmoid_e(self, expr):
+        return f"_dt_sigmoid_e({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_softplus(self, expr):
         return f"_dt_softplus({self._print(expr.args[0])})"
