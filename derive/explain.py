@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from ._solve import _Timeout, _time_limit
 from ._validate import RealVars, as_expr, as_wrt
 
 
@@ -79,15 +80,24 @@ class Explanation:
         return "$\\begin{aligned}" + r"\\ ".join(rows) + "\\end{aligned}$"
 
 
-def _tidy(e):
+def _tidy(e, seconds=1.0):
+    """The shortest of e, cancel(e), factor(e), simplify(e) found within ``seconds``.
+
+    ``simplify`` can take minutes on nested tanh/sigmoid expressions; a derivation
+    that prints a little longer is better than one that never prints.
+    """
     cands = [e]
-    for t in (sp.cancel, sp.factor):
-        try:
-            cands.append(t(e))
-        except (sp.polys.polyerrors.PolynomialError, NotImplementedError):
-            pass
-    if sp.count_ops(e) < 200:
-        cands.append(sp.simplify(e))
+    try:
+        with _time_limit(seconds):
+            for t in (sp.cancel, sp.factor, sp.simplify):
+                if t is sp.simplify and sp.count_ops(e) >= 200:
+                    break
+                try:
+                    cands.append(t(e))
+                except (sp.polys.polyerrors.PolynomialError, NotImplementedError):
+                    pass
+    except _Timeout:
+        pass
     return min(cands, key=sp.count_ops)
 
 
