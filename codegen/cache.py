@@ -73,7 +73,7 @@ def key_for(*parts):
     h = hashlib.sha256(fingerprint().encode())
     for part in parts:
         h.update(b"\x00")
-        h.update(str(part).encode())
+        h.update(part if isinstance(part, bytes) else str(part).encode())
     return h.hexdigest()[:32]
 
 
