@@ -1,7 +1,7 @@
 """Solve small polynomial/transcendental systems: exactly with SymPy, else numerically.
 
 ``sympy.solve`` has no time limit, so it runs under SIGALRM (main thread, Unix);
-when it fails or times out, ``mpmath`` Newton (via ``sympy.nsolve``) is started
+when it fails or times out, ``mpmath.findroot`` (Newton) is started
 from a fixed set of pseudo-random points and the distinct roots are returned.
 """
 import signal

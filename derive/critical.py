@@ -5,7 +5,7 @@ import numpy as np
 import sympy as sp
 
 from ._solve import solve_system
-from ._validate import as_point, depends_on
+from ._validate import depends_on
 from .calculus import _scalar_derivatives
 
 KINDS = ("minimum", "maximum", "saddle", "degenerate", "unknown")

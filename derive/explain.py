@@ -29,16 +29,30 @@ class Step:
     terms: tuple = ()
     adjoint: sp.Expr = None
     output: sp.Symbol = None
+    value: sp.Expr = None
+    local_values: dict = None
+    grad: sp.Expr = None
 
     def __str__(self):
         if self.kind == "forward":
-            loc = ", ".join(f"d{self.node}/d{p} = {d}" for p, d in self.local.items())
-            return f"{self.node} = {self.expr}" + (f"    [{loc}]" if loc else "")
+            lv = self.local_values or {}
+            loc = ", ".join(f"d{self.node}/d{p} = {d}" + (f" = {_num(lv[p])}" if p in lv else "")
+                            for p, d in self.local.items())
+            val = f" = {_num(self.value)}" if self.value is not None else ""
+            return f"{self.node} = {self.expr}{val}" + (f"    [{loc}]" if loc else "")
         o = self.output
+        num = f" = {_num(self.grad)}" if self.grad is not None and self.terms else ""
         if not self.terms:
             return f"d{o}/d{self.node} = 1"
         chain = " + ".join(f"d{o}/d{c} * d{c}/d{self.node}" for c, _, _ in self.terms)
-        return f"d{o}/d{self.node} = {chain} = {self.adjoint}"
+        return f"d{o}/d{self.node} = {chain} = {self.adjoint}{num}"
+
+
+def _num(v):
+    try:
+        return f"{float(v):.6g}"
+    except TypeError:
+        return str(v)
 
 
 @dataclass(frozen=True)
@@ -101,6 +115,21 @@ def _tidy(e, seconds=1.0):
     return min(cands, key=sp.count_ops)
 
 
+def _values(at, r, gr, ws):
+    """Numeric value of every input and node, in evaluation order."""
+    if not isinstance(at, Mapping):
+        raise TypeError(f"at must be a mapping {{symbol: number}}, got {type(at).__name__}")
+    vals = {r.fwd(k): sp.sympify(v) for k, v in at.items()}
+    for k, e in gr.items():
+        v = e.xreplace(vals).evalf()
+        missing = v.free_symbols
+        if missing:
+            raise ValueError(f"at gives no value for {', '.join(sorted(str(r.back(m)) for m in missing))} "
+                             f"(needed by node {r.back(k)})")
+        vals[k] = v
+    return vals
+
+
 def _decompose(expr, wrt):
     """Split ``expr`` into nodes v1, v2, ... (one per sub-expression that depends on ``wrt``)."""
     taken = {s.name for s in expr.free_symbols}
@@ -134,14 +163,16 @@ def _decompose(expr, wrt):
     return graph, out
 
 
-def explain(graph, wrt, output=None):
+def explain(graph, wrt, output=None, at=None):
     """The chain-rule derivation of d(output)/d(wrt) for a graph or a composed expression.
 
     ``graph`` is an ordered mapping ``{node_symbol: expression}`` in which each
     expression uses inputs and earlier nodes (the last node is the output unless
     ``output`` is given), or a plain expression, which is split into nodes
     v1, v2, ... automatically. ``result`` is an expression for one ``wrt``
-    symbol, an n x 1 Matrix for several.
+    symbol, an n x 1 Matrix for several. With ``at`` (a mapping giving every
+    input a number) each step also shows its numeric value, local derivatives
+    and gradient, as micrograd prints ``data`` and ``grad``.
 
     >>> import sympy as sp
     >>> from derive.ml import sigmoid, binary_cross_entropy
@@ -151,6 +182,12 @@ def explain(graph, wrt, output=None):
     x*(-y + sigmoid(b + w*x))
     >>> print(e.backward[-2])
     dL/dz = dL/da * da/dz = a - y
+    >>> e = explain({z: w*x + b, a: sigmoid(z), L: binary_cross_entropy(a, y)}, wrt=w,
+    ...             at={w: 2, x: 1, b: -1, y: 1})
+    >>> print(e.forward[1])
+    a = sigmoid(z) = 0.731059    [da/dz = a*(1 - a) = 0.196612]
+    >>> print(e.backward[-1])
+    dL/dw = dL/dz * dz/dw = x*(a - y) = -0.268941
     """
     single = isinstance(wrt, sp.Symbol)
     wrt = as_wrt(wrt)
@@ -186,6 +223,9 @@ def explain(graph, wrt, output=None):
     rnodes = list(gr)
     rout = r.fwd(out)
 
+    vals = _values(at, r, gr, ws) if at is not None else None
+    numeric = (lambda e: r.back(e.xreplace(vals).evalf())) if vals is not None else (lambda e: None)  # noqa: E731
+
     # which nodes depend on wrt (through earlier nodes)
     dep = set(ws)
     for k in rnodes:
@@ -203,7 +243,11 @@ def explain(graph, wrt, output=None):
         for p in parents[k]:
             d = sp.diff(gr[k], p).xreplace({gr[k]: k})
             local[k][p] = _tidy(d) if sp.count_ops(d) > 40 else d
-        forward.append(Step("forward", r.back(k), r.back(gr[k]), {r.back(p): r.back(d) for p, d in local[k].items()}))
+        forward.append(Step(
+            "forward", r.back(k), r.back(gr[k]), {r.back(p): r.back(d) for p, d in local[k].items()},
+            value=numeric(k),
+            local_values=None if vals is None else {r.back(p): numeric(d) for p, d in local[k].items()},
+        ))
 
     # backward pass: adjoint of a node = sum over children of adjoint(child) * local(child, node)
     adj = {rout: sp.S.One}
@@ -219,7 +263,7 @@ def explain(graph, wrt, output=None):
         adj[k] = raw if len(terms) == 1 and terms[0][1] == 1 else _tidy(raw)
         backward.append(Step(
             "backward", r.back(k), terms=tuple((r.back(c), r.back(a), r.back(d)) for c, a, d in terms),
-            adjoint=r.back(adj[k]), output=r.back(rout),
+            adjoint=r.back(adj[k]), output=r.back(rout), grad=numeric(adj[k]),
         ))
 
     def expand_nodes(e):

@@ -1,11 +1,10 @@
 """gradient / jacobian / hessian / directional_derivative against independent oracles."""
-import mpmath
 import pytest
 import sympy as sp
 from hypothesis import given, settings
 
 from derive import directional_derivative, gradient, hessian, jacobian
-from derive_strategies import VARS, X, Y, central_difference, expressions, mp_eval, points
+from derive_strategies import VARS, central_difference, expressions, mp_eval, points
 
 FAST = settings(max_examples=30, deadline=None)
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 
 from derive import explain, gradient
 from derive.ml import binary_cross_entropy, sigmoid
-from derive_strategies import VARS, X, Y, expressions, mp_eval, points
+from derive_strategies import X, expressions, mp_eval, points
 
 w, x, b, y, z, a, L = sp.symbols("w x b y z a L")
 GRAPH = {z: w * x + b, a: sigmoid(z), L: binary_cross_entropy(a, y)}
@@ -69,3 +69,20 @@ def test_bad_graphs():
         explain({w: x}, wrt=w)
     with pytest.raises(TypeError, match=r"wrt\[0\]"):
         explain(GRAPH, wrt=[2 * w])
+
+
+def test_numeric_values_side_by_side_like_micrograd():
+    at = {w: 0.5, x: -1.5, b: 0.25, y: 1}
+    e = explain(GRAPH, wrt=[w, b], at=at)
+    zv = 0.5 * -1.5 + 0.25
+    av = 1 / (1 + mpmath.e ** -zv)
+    fwd = {s.node: s for s in e.forward}
+    assert float(fwd[z].value) == pytest.approx(zv)
+    assert float(fwd[a].value) == pytest.approx(float(av))
+    assert float(fwd[a].local_values[z]) == pytest.approx(float(av * (1 - av)))
+    back = {s.node: s for s in e.backward}
+    assert float(back[w].grad) == pytest.approx(float(-1.5 * (av - 1)))
+    assert float(back[b].grad) == pytest.approx(float(e.result[1].subs(at)))
+    assert f"{float(av):.6g}" in str(e)
+    with pytest.raises(ValueError, match="no value for y"):
+        explain(GRAPH, wrt=w, at={w: 1, x: 1, b: 0})
