@@ -95,7 +95,8 @@ def critical_points(f, wrt, timeout=10.0, numeric=True):
 
     Found exactly with ``sympy.solve`` where possible, else by Newton from several
     starts (``exact=False``). A continuum of critical points comes back as one
-    point whose coordinates contain the free variables.
+    point whose coordinates contain the free variables; for periodic functions
+    only the solutions ``sympy.solve`` returns (typically one period) are listed.
 
     >>> import sympy as sp
     >>> x, y = sp.symbols("x y")
