@@ -4,6 +4,13 @@ Functions take SymPy expressions and return SymPy objects (or small dataclasses
 holding them), so results print, pretty-print and ``latex()`` in a REPL.
 Variables are real-valued even when created as plain ``sympy.symbols("x y")``.
 
+- derivatives: ``gradient``, ``jacobian``, ``hessian``, ``directional_derivative``
+- models: ``taylor`` (any order), ``quadratic_model`` (value, gradient, Hessian, Newton step)
+- constrained problems (minimize f s.t. g = 0, h <= 0): ``lagrangian``, ``kkt`` (``.solve()``)
+- analysis: ``critical_points``, ``condition_number``, ``is_convex`` / ``convexity``
+- teaching: ``explain`` (backpropagation step by step), ``svm_dual`` (the SVM dual from the primal)
+- ``derive.ml``: sigmoid, relu, softplus, logsumexp, softmax, losses
+
 >>> import sympy as sp
 >>> import derive
 >>> x, y = sp.symbols("x y")
