@@ -36,6 +36,7 @@ kernel-row function reads X through it).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -274,10 +275,7 @@ def _shrink(A, unshrunk, tol, alpha, y, g, gbar, status, up_pen, low_pen, QD, X,
     return A, unshrunk
 
 
-@njit((types.float64[:, ::1], types.float64[::1], types.float64[::1], _KernelRow,
-       types.float64[::1], types.float64[::1], types.float64, types.float64, types.int64,
-       types.int64, types.boolean), cache=True)
-def _smo(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shrinking):
+def _smo_impl(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shrinking):
     l = X.shape[0]
     y = y_in.copy()
     QD = QD_in.copy()
@@ -471,6 +469,18 @@ def _smo(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shrinking
     return alpha_out, G_out, -rho, -0.5 * obj, n_iter, code, viol, ctr[1]
 
 
+# The kernel row is a first-class function type, so one compiled solver serves every
+# kernel and stays in Numba's on-disk cache; compiled on first use, not at import.
+_SMO_SIGNATURE = (types.float64[:, ::1], types.float64[::1], types.float64[::1], _KernelRow,
+                  types.float64[::1], types.float64[::1], types.float64, types.float64,
+                  types.int64, types.int64, types.boolean)
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled_smo():
+    return njit(_SMO_SIGNATURE, cache=True)(_smo_impl)
+
+
 def smo_solve(X, y, kernel, params, C=1.0, tol=1e-3, cache_size=200.0, max_iter=-1,
               shrinking=True):
     """Solve the binary soft-margin SVM dual by SMO.
@@ -497,7 +507,7 @@ def smo_solve(X, y, kernel, params, C=1.0, tol=1e-3, cache_size=200.0, max_iter=
     n_slots = int(max(2, min(l, cache_size * 2**20 // (4 * max(l, 1)))))
     cap = max(10_000_000, 100 * l)
     max_iter = cap if max_iter is None or max_iter < 0 else int(max_iter)
-    alpha, G, b, obj, n_iter, code, viol, nk = _smo(
+    alpha, G, b, obj, n_iter, code, viol, nk = _compiled_smo()(
         X, sqn, p, kernel.row, y, kernel.diag(X, p), float(C), float(tol), n_slots, max_iter, bool(shrinking))
     return SMOResult(alpha, float(b), float(obj), int(n_iter), int(code),
                      STATUS_MESSAGES[int(code)], float(viol), G, int(nk))
