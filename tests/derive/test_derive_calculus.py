@@ -99,3 +99,11 @@ def test_non_scalar_f_names_shape():
     with pytest.raises(TypeError, match="not a sympy expression"):
         hessian(sp.Eq(x, 1), [x])
     assert gradient(sp.Matrix([[x * y]]), [x, y]) == sp.Matrix([y, x])
+
+
+def test_jacobian_rejects_a_matrix_that_is_not_a_vector():
+    x, y = sp.symbols("x y")
+    with pytest.raises(TypeError, match="2x2"):
+        jacobian(sp.Matrix([[x, y], [y, x]]), [x, y])
+    with pytest.raises(TypeError, match=r"F\[1\]"):
+        jacobian([x, sp.Eq(x, y)], [x, y])

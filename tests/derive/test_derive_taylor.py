@@ -5,9 +5,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from derive import gradient, hessian, quadratic_model, taylor
-from derive_strategies import VARS, X, Y, polynomials
+from derive_strategies import VARS, X, Y, expressions, polynomials
 
 x = sp.Symbol("x")
+
+
+def expressions_1d():
+    """Random expression trees in x alone (y replaced by a constant)."""
+    return expressions.map(lambda e: e.subs(Y, sp.Rational(1, 2)))
 
 ONE_D = [
     (sp.exp(x), 0), (sp.sin(x), 0), (sp.cos(x), 1), (sp.log(1 + x), 0), (1 / (1 - x), 0),
@@ -88,3 +93,13 @@ def test_quadratic_model_of_quadratic_is_exact_and_newton_lands_on_minimum():
 def test_newton_step_singular_hessian():
     with pytest.raises(ValueError, match="singular"):
         quadratic_model(X**4 + Y**2, VARS, [0, 0]).newton_step()
+
+
+@settings(max_examples=15, deadline=None)
+@given(expressions_1d(), st.integers(0, 3))
+def test_random_expressions_agree_with_series(f, order):
+    expected = sp.series(f, X, 0, order + 1).removeO()
+    got = taylor(f, X, [0], order=order)
+    for t in (sp.Rational(3, 10), sp.Rational(-7, 10)):
+        a, b = complex(got.subs(X, t).evalf(30)), complex(expected.subs(X, t).evalf(30))
+        assert abs(a - b) <= 1e-20 * (1 + abs(b))
