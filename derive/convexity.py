@@ -89,8 +89,12 @@ def _rational(v, denom=8):
     return sp.Rational(int(round(float(v) * denom)), denom)
 
 
-def _witness(H, ws, samples, seed):
-    """(point, direction) with v' H(p) v < 0 proven exactly, or None."""
+def _witness(H, ws, samples, seed, f=None):
+    """(point, direction) with v' H(p) v < 0 proven exactly, or None.
+
+    The point must lie in f's real domain: x*log(x) has H = 1/x < 0 at x = -1, but
+    f is not real there, so that is no witness against convexity where f is defined.
+    """
     n = len(ws)
     try:
         Hf = sp.lambdify(ws, H, modules=["numpy"])
@@ -117,6 +121,10 @@ def _witness(H, ws, samples, seed):
         Hp = H.subs(point)
         if any(e.has(sp.I, sp.zoo, sp.nan, sp.oo) for e in Hp):
             continue
+        if f is not None:
+            fp = f.subs(point)
+            if fp.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or fp.is_real is False or fp.evalf().has(sp.I):
+                continue
         q = (vq.T * Hp * vq)[0, 0]
         if q.is_negative:
             return point, tuple(vq)
@@ -151,7 +159,7 @@ def convexity(f, wrt, samples=40, seed=0, timeout=5.0):
 
     # a cheap numeric search first: a verified witness settles it without any algebra
     if not params:
-        found = _witness(H, ws, samples, seed)
+        found = _witness(H, ws, samples, seed, f=fr)
         if found is not None:
             point, v = found
             return Convexity(
