@@ -25,7 +25,9 @@ def export(compiled, path):
     (``p`` the params array, empty when there are none), and for data sums
     ``value(x, p, rows, d0, d1, ...)``.
     """
-    src = compiled.source
+    src = compiled.source.replace(
+        "Do not edit: the file is a cache entry and is checksummed.",
+        "Exported with codegen.export: needs only numpy and numba.", 1)
     path = os.fspath(path)
     d = os.path.dirname(os.path.abspath(path))
     os.makedirs(d, exist_ok=True)

@@ -118,3 +118,11 @@ def test_nan_is_not_hidden(rosen2):
     obj = rosen2[0]
     assert np.isnan(obj.value([np.nan, 1.0]))
     assert np.isnan(obj.grad([np.nan, 1.0])).all()
+
+
+def test_order_one_has_no_hessian():
+    a, b = sp.symbols("a b")
+    obj = codegen.compile(a**2 * b, [a, b], order=1, jit=False)
+    assert obj.grad([1.0, 2.0]).tolist() == [4.0, 1.0]
+    with pytest.raises(codegen.CodegenError, match="order=2"):
+        obj.hess([1.0, 2.0])
