@@ -74,7 +74,7 @@ class SMOResult:
     kernel_evaluations: int
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def _set_status(t, C, y, alpha, status, up_pen, low_pen):
     """Bound status of variable t and its membership penalties: up_pen[t] = 0 if
     t is in I_up = {t: y_t a_t may grow} else -inf; low_pen likewise for I_low."""
@@ -100,11 +100,14 @@ def _set_status(t, C, y, alpha, status, up_pen, low_pen):
             up_pen[t] = -np.inf
 
 
+# Helpers called once or more per SMO iteration are inlined at Numba IR level: at
+# small active sets the call overhead is a visible part of an iteration.
+
 # The kernel-row cache, in the solver's position space (libsvm's layout): slot s
 # holds the row of the variable at position slot_pos[s], valid on positions
 # [0, slot_len[s]). ctr = (LRU clock, kernel evaluations).
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def _get_row(p, length, X, sqn, params, krow, orig, rows, slot_of, slot_pos, slot_len,
              stamp, ctr):
     """Slot holding the kernel row of position p, valid on positions [0, length)."""
@@ -160,7 +163,7 @@ def _swap(p, q, orig, y, alpha, g, gbar, status, up_pen, low_pen, QD, rows, slot
                 slot_len[s] = p   # entry p is gone; [0, p) is still valid
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def _max_up(A, g, up_pen):
     """m(a) = max_{I_up} -y_t G_t over the active set, and its argmax (-1 if I_up is empty)."""
     gmax = -np.inf
@@ -175,7 +178,7 @@ def _max_up(A, g, up_pen):
     return gmax, imax
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def _select_j(A, gmax, imax, g, low_pen, QD, Ki):
     """Second half of WSS 3 (Fan, Chen & Lin 2005): j minimising -b_ij^2 / a_ij over
     I_low with b_ij = m(a) + y_j G_j > 0. Returns (j or -1, -M(a))."""
