@@ -17,6 +17,7 @@ from .rewrite import stabilize
 __all__ = ["objective_source", "vector_source"]
 
 PAR_BLOCK = 4096  # minimum rows per parallel chunk
+PAR_CHUNKS = 64  # chunks handed to prange (balanced over however many threads run)
 
 
 class _Timer:
@@ -411,9 +412,6 @@ def _data_kernels(blk, n, nz, V, G, Hs, ndata, reduce, order):
     o = blk.outputs
     dargs = "".join(f", d{k}" for k in range(ndata))
     L = []
-    if ndata:
-        L += ["", "if _JIT:", "    _get_threads = numba.get_num_threads", "else:",
-              "    def _get_threads():", "        return 1"]
     kinds = {"v": V, "g": G, "vg": V + G}
     if order >= 2:
         kinds["h"] = Hs
@@ -439,7 +437,9 @@ def _data_kernels(blk, n, nz, V, G, Hs, ndata, reduce, order):
               f"    return _acc_{kind}(x, p, rows, 0, rows.shape[0]{dargs})"]
         L += ["", "", "@_parallel_kernel", f"def _psum_{kind}(x, p, rows{dargs}):",
               "    m = rows.shape[0]",
-              f"    nc = max(1, min(_get_threads(), m // {PAR_BLOCK}))",
+              # A fixed chunk count, not numba.get_num_threads(): that call is a
+              # dynamic global and would stop Numba from caching this kernel.
+              f"    nc = max(1, min({PAR_CHUNKS}, m // {PAR_BLOCK}))",
               f"    parts = np.empty((nc, {len(ids)}))",
               "    for c in prange(nc):",
               f"        parts[c, :] = _acc_{kind}(x, p, rows, (c * m) // nc, ((c + 1) * m) // nc{dargs})",
