@@ -69,7 +69,8 @@ def main(argv=None):
     try:
         from sklearn.svm import SVC as SkSVC  # noqa: PLC0415
     except ImportError:
-        print("scikit-learn is not installed: pip install scikit-learn (the peer of this benchmark)")
+        print("scikit-learn is not installed: pip install scikit-learn "
+              "(the peer of this benchmark)")
         return 1
     sizes = args.sizes or ([1000, 2000] if args.quick else [1000, 2000, 5000, 10000, 20000])
     # warm-up: load the compiled solver and kernels
@@ -80,7 +81,8 @@ def main(argv=None):
     clock = time.perf_counter if args.wall else time.process_time
     unit = "wall s" if args.wall else "cpu s"
     print(f"times in {unit} ({'wall clock' if args.wall else 'process CPU time'}), best of "
-          f"{args.repeat or '3 (n <= 5000) or 1'}; tol=1e-3, gamma='scale', {args.features} features, single thread")
+          f"{args.repeat or '3 (n <= 5000) or 1'}; tol=1e-3, gamma='scale', "
+          f"{args.features} features, single thread")
     print(f"{'kernel':7} {'C':>4} {'data':10} {'n':>6} {'ours s':>8} {'libsvm s':>9} "
           f"{'ratio':>6} {'nSV ours':>8} {'nSV lib':>8} {'obj rel diff':>12} {'pred agree':>10}")
     rows = []

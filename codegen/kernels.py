@@ -299,10 +299,10 @@ def inner_product_kernel(expr, params=(), param_values=None, name="inner"):
         raise KernelError(f"inner-product kernel {expr}: symbols {sorted(map(str, extra))} are "
                           "not XZ/XX/ZZ nor declared params")
     source = _INNER_TEMPLATE.format(what=f"inner-product kernel {name}: K = {expr}",
-                                    fastmath=_FASTMATH, prelude=prelude(), body=_print_body(expr, names),
-                                    sig=_ROW_SIG_SRC)
-    return CompiledKernel(expr, "inner", params, None, source, load_module(source, name_hint="svmkernel"),
-                          name, param_values)
+                                    fastmath=_FASTMATH, prelude=prelude(),
+                                    body=_print_body(expr, names), sig=_ROW_SIG_SRC)
+    return CompiledKernel(expr, "inner", params, None, source,
+                          load_module(source, name_hint="svmkernel"), name, param_values)
 
 
 def pairwise_kernel(expr, x, z, params=(), param_values=None, name="pairwise"):
@@ -336,8 +336,8 @@ def pairwise_kernel(expr, x, z, params=(), param_values=None, name="pairwise"):
         raise KernelError(f"kernel {expr}: symbols {sorted(map(str, extra))} are neither "
                           "components of x, z nor declared params")
     source = _PAIR_TEMPLATE.format(what=f"pairwise kernel {name} in {len(x)} dimensions",
-                                   fastmath=_FASTMATH, prelude=prelude(), body=_print_body(expr, names),
-                                   sig=_ROW_SIG_SRC)
+                                   fastmath=_FASTMATH, prelude=prelude(),
+                                   body=_print_body(expr, names), sig=_ROW_SIG_SRC)
     return CompiledKernel(expr, "pairwise", params, len(x), source,
                           load_module(source, name_hint="svmkernel"), name, param_values,
                           variables=(x, z))

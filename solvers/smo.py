@@ -511,6 +511,7 @@ def smo_solve(X, y, kernel, params, C=1.0, tol=1e-3, cache_size=200.0, max_iter=
     cap = max(10_000_000, 100 * l)
     max_iter = cap if max_iter is None or max_iter < 0 else int(max_iter)
     alpha, G, b, obj, n_iter, code, viol, nk = _compiled_smo()(
-        X, sqn, p, kernel.row, y, kernel.diag(X, p), float(C), float(tol), n_slots, max_iter, bool(shrinking))
+        X, sqn, p, kernel.row, y, kernel.diag(X, p), float(C), float(tol), n_slots, max_iter,
+        bool(shrinking))
     return SMOResult(alpha, float(b), float(obj), int(n_iter), int(code),
                      STATUS_MESSAGES[int(code)], float(viol), G, int(nk))
