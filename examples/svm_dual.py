@@ -142,7 +142,7 @@ def plot_moons(path):
     sv = m.support_vectors_
     ax.scatter(sv[:, 0], sv[:, 1], s=80, facecolors="none", edgecolors="k", linewidths=1.0,
                label=f"support vectors ({len(sv)})")
-    ax.set_title("SVC (RBF, C=10) on make_moons: f(x) = 0 and the margins f = ±1")
+    ax.set_title("SVC (RBF, C=10) on make_moons: f = 0 and margins f = ±1", fontsize=10)
     ax.legend(loc="lower left")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
