@@ -95,6 +95,7 @@ class _Compiled:
         self.build_times = dict(timings)  # empty on a cache hit: nothing was derived
         self._rows_cache = (None, None)
         self._empty_p = np.zeros(0)
+        self._kargs0 = (self._empty_p,)
 
     @property
     def source(self):
@@ -119,6 +120,8 @@ class _Compiled:
 
     def pack_args(self, *args, rows=None):
         """Validate and convert the trailing arguments into the kernels' ``kargs``."""
+        if not args and rows is None and not self.params and not self._layout:
+            return self._kargs0  # the common no-params, no-data call: nothing to check
         want = (1 if self.params else 0) + len(self._layout)
         if len(args) != want:
             raise ArgumentError(f"expected {want} trailing argument(s): {self._expected()}; "
@@ -196,6 +199,8 @@ class CompiledObjective(_Compiled):
         return self._hess_pattern
 
     def _kernel(self, name, kargs):
+        if self.jit_parallel is None and self.order >= 2:
+            return getattr(self.jit, name)
         if self.order < 2 and name.startswith("hess"):
             raise CodegenError("this objective was compiled with order=1; "
                                "compile with order=2 for Hessians")
