@@ -136,9 +136,9 @@ def _get_row(p, length, X, sqn, params, krow, orig, rows, slot_of, slot_pos, slo
 
 
 @njit(cache=True)
-def _swap(p, q, orig, y, alpha, g, gbar, status, up_pen, low_pen, QD, rows, slot_of,
-          slot_pos, slot_len):
-    """Exchange positions p < q of every per-variable array and of the cached rows."""
+def _swap_variables(p, q, orig, y, alpha, g, gbar, status, up_pen, low_pen, QD, slot_of,
+                    slot_pos):
+    """Exchange positions p < q of every per-variable array (cached rows: _swap_rows)."""
     orig[p], orig[q] = orig[q], orig[p]
     y[p], y[q] = y[q], y[p]
     alpha[p], alpha[q] = alpha[q], alpha[p]
@@ -154,13 +154,26 @@ def _swap(p, q, orig, y, alpha, g, gbar, status, up_pen, low_pen, QD, rows, slot
         slot_pos[sq_] = p
     if sp_ >= 0:
         slot_pos[sp_] = q
-    for s in range(slot_pos.shape[0]):
+
+
+@njit(cache=True)
+def _swap_rows(swaps, n_swaps, rows, slot_len):
+    """Apply the position swaps (p, q), p < q, of one shrinking pass to every cached row.
+
+    Row by row rather than swap by swap: each row's entries are touched while it is
+    in the CPU cache (libsvm swaps one pair in all rows at a time)."""
+    for s in range(slot_len.shape[0]):
         n = slot_len[s]
-        if n > p:
+        for k in range(n_swaps):
+            p = swaps[k, 0]
+            if n <= p:
+                break     # p only grows along a pass
+            q = swaps[k, 1]
             if n > q:
                 rows[s, p], rows[s, q] = rows[s, q], rows[s, p]
             else:
-                slot_len[s] = p   # entry p is gone; [0, p) is still valid
+                n = p     # entry p is gone; [0, p) is still valid
+        slot_len[s] = n
 
 
 @njit(cache=True, inline='always')
@@ -249,7 +262,7 @@ def _reconstruct_gradient(A, alpha, y, g, gbar, status, X, sqn, params, krow, or
 
 @njit(cache=True)
 def _shrink(A, unshrunk, tol, alpha, y, g, gbar, status, up_pen, low_pen, QD, X, sqn, params,
-            krow, orig, rows, slot_of, slot_pos, slot_len, stamp, ctr):
+            krow, orig, rows, slot_of, slot_pos, slot_len, stamp, ctr, swaps):
     """One shrinking pass; returns (new active size, unshrunk flag)."""
     l = y.shape[0]
     gmax1 = _max_up(A, g, up_pen)[0]      # m(a)
@@ -263,6 +276,7 @@ def _shrink(A, unshrunk, tol, alpha, y, g, gbar, status, up_pen, low_pen, QD, X,
     # a bounded variable that can move only one way cannot join a violating pair
     # when its -y G is beyond m(a) (I_low only) or its y G beyond -M(a) (I_up only);
     # move those behind the active ones, swapping with the last active one that stays
+    n_swaps = 0
     k = 0
     while k < A:
         if (up_pen[k] < 0.0 and -g[k] > gmax1) or (low_pen[k] < 0.0 and g[k] > gmax2):
@@ -270,11 +284,16 @@ def _shrink(A, unshrunk, tol, alpha, y, g, gbar, status, up_pen, low_pen, QD, X,
             while A > k:
                 if not ((up_pen[A] < 0.0 and -g[A] > gmax1)
                         or (low_pen[A] < 0.0 and g[A] > gmax2)):
-                    _swap(k, A, orig, y, alpha, g, gbar, status, up_pen, low_pen, QD, rows,
-                          slot_of, slot_pos, slot_len)
+                    _swap_variables(k, A, orig, y, alpha, g, gbar, status, up_pen, low_pen,
+                                    QD, slot_of, slot_pos)
+                    swaps[n_swaps, 0] = k
+                    swaps[n_swaps, 1] = A
+                    n_swaps += 1
                     break
                 A -= 1
         k += 1
+    if n_swaps > 0:
+        _swap_rows(swaps, n_swaps, rows, slot_len)
     return A, unshrunk
 
 
@@ -299,6 +318,7 @@ def _smo_impl(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shri
     slot_len = np.zeros(n_slots, np.int64)
     stamp = -np.ones(n_slots, np.int64)
     ctr = np.zeros(2, np.int64)
+    swaps = np.empty((l // 2 + 1, 2), np.int64)   # a pass swaps each position at most once
 
     A = l
     unshrunk = False
@@ -319,7 +339,7 @@ def _smo_impl(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shri
             if shrinking:
                 A, unshrunk = _shrink(A, unshrunk, tol, alpha, y, g, gbar, status, up_pen,
                                       low_pen, QD, X, sqn, params, krow, orig, rows, slot_of,
-                                      slot_pos, slot_len, stamp, ctr)
+                                      slot_pos, slot_len, stamp, ctr, swaps)
                 fresh = False
         j = -1
         for attempt in range(2):
