@@ -126,3 +126,23 @@ def test_order_one_has_no_hessian():
     assert obj.grad([1.0, 2.0]).tolist() == [4.0, 1.0]
     with pytest.raises(codegen.CodegenError, match="order=2"):
         obj.hess([1.0, 2.0])
+
+
+def test_kernels_are_callable_from_other_numba_code(logistic, batch):
+    """Solvers pass obj.jit.value_and_grad into their own @njit loops (mini-batches)."""
+    import numba
+
+    @numba.njit
+    def two_batches(vg, x, p, X, Y):
+        v1, g1 = vg(x, p, np.arange(0, 10), X, Y)
+        v2, g2 = vg(x, p, np.arange(10, 20), X, Y)
+        return v1 + v2, g1 + g2
+
+    obj, d = logistic
+    X, Y = batch
+    theta = np.array([0.3, -0.2, 0.5, 0.1])
+    p, rows, dX, dY = obj.pack_args([0.0], X, Y)
+    v, g = two_batches(obj.jit.value_and_grad, theta, p, dX, dY)
+    v2, g2 = obj.value_and_grad(theta, [0.0], X, Y, rows=np.arange(20))
+    assert v == pytest.approx(v2, rel=1e-13)
+    np.testing.assert_allclose(g, g2, rtol=1e-12)
