@@ -141,9 +141,9 @@ def _templates(f, wrt, min_instances):
             continue
         nums = [a for a in nums if a not in expo and a.is_finite]
         while len(U) < len(vs):
-            U.append(sp.Dummy(f"u{len(U)}"))
+            U.append(sp.Dummy(f"u{len(U)}", real=True))
         while len(C) < len(nums):
-            C.append(sp.Dummy(f"c{len(C)}"))
+            C.append(sp.Dummy(f"c{len(C)}", real=True))
         rep = {v: U[j] for j, v in enumerate(vs)}
         rep.update({a: C[j] for j, a in enumerate(nums)})
         canon = t.xreplace(rep)

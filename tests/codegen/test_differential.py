@@ -174,3 +174,33 @@ def test_vector_function_numba():
     x0, x1, x2 = X
     vf = codegen.compile_vector(sp.Matrix([x0 * x1, x2**2]), X)
     assert vf.jacobian([1.0, 2.0, 3.0]).tolist() == [[2.0, 1.0, 0.0], [0.0, 0.0, 6.0]]
+
+
+@pytest.mark.parametrize("make", [
+    lambda x, k, n: sum(sp.Rational(i + 1, 3) * sp.exp(k * x[i]) * x[i + 1]
+                        + sp.Float(0.1 * i) * sp.sin(x[i] * x[i + 1]) for i in range(n - 1)),
+    lambda x, k, n: sum((x[i] * sp.Rational(i, 7) + x[(i + 3) % n] - 1)**2 for i in range(n))
+    + k * x[0]**4,
+    lambda x, k, n: sum(sp.log(1 + sp.exp(x[i] - x[i + 1] * k)) for i in range(n - 1)),
+    lambda x, k, n: sum(sp.Heaviside(x[i] - sp.Rational(1, 2)) * x[i]**2
+                        + sp.Abs(x[i] - sp.Rational(i, 3)) for i in range(n)),
+    lambda x, k, n: sum(sp.Max(x[i], x[i + 1] * k) + sp.atan2(x[i], 2 + x[i + 1]**2)
+                        for i in range(n - 1)),
+])
+def test_repeated_terms_with_constants_params_and_kinks(make):
+    """Terms equal up to renaming and constants become loops; results must not change."""
+    n = 7
+    xr = sp.symbols(f"q0:{n}", real=True)
+    kr = sp.Symbol("kq", real=True)
+    f = make(xr, kr, n)
+    obj = codegen.compile(f, xr, params=[kr], jit=False)
+    assert "for _k in range(" in obj.source
+    xv = np.random.default_rng(5).uniform(-1, 1, n)
+    sub = {**dict(zip(xr, xv)), kr: 0.7}
+    nodelta = lambda e: e.replace(sp.DiracDelta, lambda *a: 0)  # noqa: E731
+    g = [float(nodelta(sp.diff(f, s)).subs(sub)) for s in xr]
+    H = np.array(nodelta(sp.hessian(f, xr)).subs(sub), dtype=float)
+    _close(obj.value(xv, [0.7]), float(f.subs(sub)))
+    _close(obj.grad(xv, [0.7]), g)
+    _close(obj.hess(xv, [0.7]), H)
+    _close(obj.hess_sparse(xv, [0.7]).toarray(), H)
