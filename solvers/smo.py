@@ -192,7 +192,7 @@ def _max_up(A, g, up_pen):
 
 
 @njit(cache=True, inline='always')
-def _select_j(A, gmax, imax, g, low_pen, QD, Ki):
+def _select_j(A, gmax, imax, g, low_pen, QD, rows, si):
     """Second half of WSS 3 (Fan, Chen & Lin 2005): j minimising -b_ij^2 / a_ij over
     I_low with b_ij = m(a) + y_j G_j > 0. Returns (j or -1, -M(a))."""
     gmax2 = -np.inf      # -M(a) = max_{I_low} y_t G_t
@@ -205,7 +205,7 @@ def _select_j(A, gmax, imax, g, low_pen, QD, Ki):
             gmax2 = yg
         b = gmax + yg
         if b > 0.0:
-            a = qi + QD[t] - 2.0 * Ki[t]
+            a = qi + QD[t] - 2.0 * rows[si, t]
             if a <= 0.0:
                 a = _TAU
             dec = -(b * b) / a
@@ -329,6 +329,7 @@ def _smo_impl(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shri
     fresh = False            # (gmax, imax) already computed by the last gradient update
     gmax = -np.inf
     i = -1
+    si = -1
     while True:
         if n_iter >= max_iter:
             code = 1
@@ -347,9 +348,9 @@ def _smo_impl(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shri
                 gmax, i = _max_up(A, g, up_pen)
             fresh = False
             if i >= 0:
-                Ki = rows[_get_row(i, A, X, sqn, params, krow, orig, rows, slot_of, slot_pos,
-                                   slot_len, stamp, ctr)]
-                j, gmax2 = _select_j(A, gmax, i, g, low_pen, QD, Ki)
+                si = _get_row(i, A, X, sqn, params, krow, orig, rows, slot_of, slot_pos,
+                              slot_len, stamp, ctr)
+                j, gmax2 = _select_j(A, gmax, i, g, low_pen, QD, rows, si)
             else:
                 gmax2 = _max_low(A, g, low_pen)
             viol = gmax + gmax2
@@ -366,17 +367,17 @@ def _smo_impl(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shri
             break
         n_iter += 1
 
-        Ki = rows[_get_row(i, A, X, sqn, params, krow, orig, rows, slot_of, slot_pos, slot_len,
-                           stamp, ctr)]
-        Kj = rows[_get_row(j, A, X, sqn, params, krow, orig, rows, slot_of, slot_pos, slot_len,
-                           stamp, ctr)]
+        # row i (slot si) was fetched by the selection; LRU keeps it while row j is fetched.
+        # Rows are indexed in place, rows[s, t]: no array views in the hot loop
+        sj = _get_row(j, A, X, sqn, params, krow, orig, rows, slot_of, slot_pos, slot_len,
+                      stamp, ctr)
         ai_old = alpha[i]
         aj_old = alpha[j]
         ai = ai_old
         aj = aj_old
         Gi = y[i] * g[i]
         Gj = y[j] * g[j]
-        quad = QD[i] + QD[j] - 2.0 * Ki[j]
+        quad = QD[i] + QD[j] - 2.0 * rows[si, j]
         if quad <= 0.0:
             quad = _TAU
         # analytic minimiser of f along the feasible direction, clipped to the box
@@ -430,7 +431,7 @@ def _smo_impl(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shri
         gmax = -np.inf
         inext = -1
         for t in range(A):
-            gt = g[t] + (ci * Ki[t] + cj * Kj[t])
+            gt = g[t] + (ci * rows[si, t] + cj * rows[sj, t])
             g[t] = gt
             v = up_pen[t] - gt
             if v >= gmax:
