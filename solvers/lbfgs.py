@@ -72,8 +72,9 @@ def _lbfgs_loop(vg, kargs, x0, m, maxiter, gtol, ftol, xtol, c1, c2, max_ls, ski
             yy = np.dot(y, y)
             snorm = np.sqrt(np.dot(s, s))
             if sy > skip_eps * snorm * np.sqrt(yy):  # keep H positive definite: skip bad pairs
-                S[head] = s
-                Y[head] = y
+                for i in range(n):  # element loop: row slice-assignment is slow to compile
+                    S[head, i] = s[i]
+                    Y[head, i] = y[i]
                 rho[head] = 1.0 / sy
                 head = (head + 1) % m
                 count = min(count + 1, m)

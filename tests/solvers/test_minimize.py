@@ -130,3 +130,20 @@ def test_status_enum_words():
         assert isinstance(s.message, str) and len(s.message) > 20
     assert [s for s in Status if s.converged] == [Status.CONVERGED_GTOL, Status.CONVERGED_FTOL,
                                                    Status.CONVERGED_XTOL]
+
+
+def test_data_objectives_and_row_subsets():
+    method = "lbfgs"  # each data layout compiles its own loop: one method keeps the suite quick
+    w, b, xi, yi = sp.symbols("w b x y")
+    obj = codegen.compile((w * xi + b - yi)**2, [w, b], data=[xi, yi])
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=50)
+    Y = 0.5 * X + 2.0 + 0.01 * rng.normal(size=50)
+    rows = np.arange(25)
+    for sub in (None, rows):
+        r = solvers.minimize(obj, [0.0, 0.0], method=method, args=(X, Y),
+                             options={"rows": sub})
+        idx = np.arange(50) if sub is None else sub
+        ref = np.linalg.lstsq(np.column_stack([X[idx], np.ones(idx.size)]), Y[idx], rcond=None)[0]
+        assert r.success
+        np.testing.assert_allclose(r.x, ref, atol=1e-6)
