@@ -1,5 +1,6 @@
 """Dense BFGS on the inverse Hessian with a strong-Wolfe line search (Nocedal & Wright Alg. 6.1)."""
 import numpy as np
+from numba import njit
 
 from .linesearch import strong_wolfe, FAILED
 from .objective import as_kernels, ask_stop, check_x0, drive
@@ -7,6 +8,38 @@ from .result import Result
 from .termination import terminate, CONTINUE, MAXITER, LINESEARCH, NONFINITE, CALLBACK
 
 __all__ = ["bfgs"]
+
+
+@njit(cache=True)
+def _neg_matvec(H, g):
+    n = g.shape[0]
+    d = np.empty(n)
+    for i in range(n):
+        t = 0.0
+        for j in range(n):
+            t += H[i, j] * g[j]
+        d[i] = -t
+    return d
+
+
+@njit(cache=True)
+def _bfgs_update(H, s, y, sy):
+    """H <- (I - r s y') H (I - r y s') + r s s', r = 1/s'y (N&W eq. 6.17), in place."""
+    n = s.shape[0]
+    Hy = np.empty(n)
+    for i in range(n):
+        t = 0.0
+        for j in range(n):
+            t += H[i, j] * y[j]
+        Hy[i] = t
+    yHy = 0.0
+    for i in range(n):
+        yHy += y[i] * Hy[i]
+    r = 1.0 / sy
+    c = (sy + yHy) * r * r
+    for i in range(n):
+        for j in range(n):
+            H[i, j] += c * s[i] * s[j] - r * (Hy[i] * s[j] + s[i] * Hy[j])
 
 
 def _bfgs_loop(vg, kargs, x0, maxiter, gtol, ftol, xtol, c1, c2, max_ls, skip_eps, cb):
@@ -25,7 +58,7 @@ def _bfgs_loop(vg, kargs, x0, maxiter, gtol, ftol, xtol, c1, c2, max_ls, skip_ep
     if status == CONTINUE:
         status = MAXITER
         while nit < maxiter:
-            d = -(H @ g)
+            d = _neg_matvec(H, g)
             alpha0 = 1.0
             if fresh:
                 alpha0 = min(1.0, 1.0 / np.sqrt(np.dot(g, g)))
@@ -52,10 +85,7 @@ def _bfgs_loop(vg, kargs, x0, maxiter, gtol, ftol, xtol, c1, c2, max_ls, skip_ep
                 if fresh:  # N&W eq. (6.20): scale H0 before the first update
                     H = (sy / yy) * np.eye(n)
                     fresh = False
-                Hy = H @ y
-                yHy = np.dot(y, Hy)
-                r = 1.0 / sy
-                H += ((sy + yHy) * r * r) * np.outer(s, s) - r * (np.outer(Hy, s) + np.outer(s, Hy))
+                _bfgs_update(H, s, y, sy)
             nit += 1
             status = terminate(f, fn, gn, snorm, np.sqrt(np.dot(xn, xn)), gtol, ftol, xtol)
             x = xn
