@@ -3,6 +3,7 @@ from .bfgs import bfgs
 from .gradient import adagrad, adam, adamw, gd, momentum, nesterov, rmsprop
 from .lbfgs import lbfgs
 from .newton import newton
+from .objective import as_kernels
 from .trust_region import newton_tr
 
 __all__ = ["minimize", "METHODS"]
@@ -17,7 +18,7 @@ _ALIASES = {"l-bfgs": "lbfgs", "l-bfgs-b": "lbfgs", "newton_tr": "newton-tr", "t
 
 
 def minimize(objective, x0, method="lbfgs", args=(), tol=None, maxiter=None, callback=None,
-             options=None, wrt=None, history=False):
+             options=None, wrt=None, history=False, verbose=False):
     """Minimise ``objective`` from ``x0``; returns a :class:`solvers.Result`.
 
     objective: a ``codegen`` CompiledObjective, or a SymPy expression together with ``wrt=``
@@ -43,6 +44,10 @@ def minimize(objective, x0, method="lbfgs", args=(), tol=None, maxiter=None, cal
         opts.setdefault("gtol", float(tol))
     if maxiter is not None:
         opts.setdefault("maxiter", int(maxiter))
+    if verbose:
+        kern = as_kernels(objective, args, wrt, opts.pop("rows", None))
+        objective, args, wrt = kern, (), None
+        callback = _printer(kern, callback)
     try:
         return solver(objective, x0, args=args, callback=callback, history=history, wrt=wrt, **opts)
     except TypeError as exc:
@@ -50,3 +55,16 @@ def minimize(objective, x0, method="lbfgs", args=(), tol=None, maxiter=None, cal
             raise TypeError(f"method {key!r} does not take that option ({exc}); see "
                             f"help(solvers.{solver.__name__}) for its options") from None
         raise
+
+
+def _printer(kern, callback):
+    """A callback printing iteration, f and max|g| (evaluated for display only, not counted)."""
+    state = {"k": 0}
+    print(f"{'iter':>6} {'f':>22} {'max|g|':>12}")
+
+    def cb(x):
+        state["k"] += 1
+        f, g = kern.jit.value_and_grad(x, *kern.kargs)
+        print(f"{state['k']:>6} {f:>22.15g} {float(abs(g).max()) if g.size else 0.0:>12.4e}")
+        return bool(callback(x)) if callback is not None else False
+    return cb

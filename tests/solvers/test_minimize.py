@@ -147,3 +147,10 @@ def test_data_objectives_and_row_subsets():
         ref = np.linalg.lstsq(np.column_stack([X[idx], np.ones(idx.size)]), Y[idx], rcond=None)[0]
         assert r.success
         np.testing.assert_allclose(r.x, ref, atol=1e-6)
+
+
+def test_verbose_prints_one_line_per_iteration(rosen, capsys):
+    r = solvers.minimize(rosen, X0, method="newton", verbose=True)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split() == ["iter", "f", "max|g|"] and len(lines) == r.nit + 1
+    assert float(lines[-1].split()[1]) == pytest.approx(r.fun, abs=1e-12)
