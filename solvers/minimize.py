@@ -28,11 +28,13 @@ def minimize(objective, x0, method="lbfgs", args=(), tol=None, maxiter=None, cal
     ``{"lr": 0.1, "schedule": Cosine(100)}`` for Adam; ``history=True`` records f and |g| per
     iteration.
 
-    >>> import codegen, sympy                                      # doctest: +SKIP
-    >>> x, y = sympy.symbols("x y")                                # doctest: +SKIP
-    >>> r = minimize(100*(y - x**2)**2 + (1 - x)**2, [-1.2, 1], wrt=[x, y])  # doctest: +SKIP
-    >>> r.success, r.x.round(6)                                    # doctest: +SKIP
-    (True, array([1., 1.]))
+    >>> import sympy
+    >>> x, y = sympy.symbols("x y")
+    >>> r = minimize(100*(y - x**2)**2 + (1 - x)**2, [-1.2, 1], wrt=[x, y])
+    >>> r.success, r.status.name, r.x.round(6)
+    (True, 'CONVERGED_GTOL', array([1., 1.]))
+    >>> minimize(100*(y - x**2)**2 + (1 - x)**2, [-1.2, 1], wrt=[x, y], maxiter=5).message
+    'Stopped: the maximum number of iterations was reached before convergence.'
     """
     key = str(method).lower()
     key = _ALIASES.get(key, key)
