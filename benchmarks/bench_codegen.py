@@ -335,7 +335,12 @@ def case_build():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="skip the slow njit(lambdify) peers")
+    ap.add_argument("--keep-cache", action="store_true",
+                    help="use $DERIVE_CACHE_DIR as is (default: a fresh temporary cache, so "
+                         "the build times are cold)")
     a = ap.parse_args()
+    if not a.keep_cache:
+        os.environ["DERIVE_CACHE_DIR"] = tempfile.mkdtemp(prefix="derive-bench-")
     import numba
     print(f"sympy {sp.__version__}, numba {numba.__version__}, numpy {np.__version__}, "
           f"threads {numba.get_num_threads()}, cpus {os.cpu_count()}")
