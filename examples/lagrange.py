@@ -87,7 +87,7 @@ def ridge():
     print(f"   {'t':>5} {'w (KKT)':>24} {'mu (KKT)':>10} {'w (penalised, Newton)':>24} "
           f"{'|diff|':>8}")
     path = []
-    for t in [sp.Rational(1, 2), 1, 3]:
+    for t in [1, 3]:  # one active budget, one inactive (each numerical KKT solve takes seconds)
         s = derive.kkt(loss, [w1, w2], ineq=[w1 ** 2 + w2 ** 2 - t])
         # a quartic in mu: sympy.solve gets 1 s, then derive falls back to Newton (exact=False)
         (p,) = [q for q in s.solve(timeout=1.0) if q.conditions == ()]
@@ -105,13 +105,19 @@ def ridge():
           "multiplier;\n   a tighter budget t needs a larger mu, and once t >= ||w_ols||^2 the "
           "constraint is inactive (mu = 0, w = w_ols).")
     print("   (the active case is a quartic in mu: SymPy's closed form would be unreadable, so "
-          "derive.kkt\n   solves that active set numerically and says so with exact=False)\n")
-    assert path[-1][2] == 0.0 and all(a[2] > b_[2] for a, b_ in zip(path, path[1:]))
-    # the other way round: sweep the penalty weight (cheap: one compiled Newton solve each)
+          "derive.kkt\n   solves that active set numerically and says so with exact=False)")
+    assert path[-1][2] == 0.0 and path[0][2] > 0.0
+    # the other way round: sweep the penalty weight (cheap: one compiled Newton solve each);
+    # the budget each penalty implies is t = ||w(mu)||^2, and it shrinks as mu grows
     sweep = []
     for m in np.geomspace(1e-2, 1e2, 25):
         r = solvers.minimize(pen, np.zeros(2), method="newton", args=np.array([m]))
         sweep.append((float(r.x @ r.x), r.x, m))
+    print(f"   sweeping the penalty instead: mu = {sweep[0][2]:g} -> t = {sweep[0][0]:.4f}, "
+          f"mu = {sweep[12][2]:g} -> t = {sweep[12][0]:.4f}, mu = {sweep[-1][2]:g} -> "
+          f"t = {sweep[-1][0]:.2e}\n")
+    ts = [p[0] for p in sweep]
+    assert all(a > b_ for a, b_ in zip(ts, ts[1:]))
     return loss, (w1, w2), path, sweep, w_ols
 
 
