@@ -8,6 +8,7 @@ Python loop. ``minimize`` is the front door; each method is also callable on its
 >>> Status.CONVERGED_GTOL.converged, Status.MAX_ITERATIONS.converged
 (True, False)
 """
+from . import cache as _cache  # first: clears stale cached loops before any is loaded
 from . import schedules
 from .bfgs import bfgs
 from .gradient import adagrad, adam, adamw, gd, momentum, nesterov, rmsprop

@@ -5,7 +5,7 @@ from numba import njit
 from .linesearch import strong_wolfe, FAILED
 from .objective import as_kernels, ask_stop, check_x0, drive
 from .result import Result
-from .termination import terminate, CONTINUE, MAXITER, LINESEARCH, NONFINITE, CALLBACK
+from .termination import terminate, CONTINUE, FTOL, MAXITER, LINESEARCH, NONFINITE, CALLBACK
 
 __all__ = ["bfgs"]
 
@@ -42,7 +42,8 @@ def _bfgs_update(H, s, y, sy):
             H[i, j] += c * s[i] * s[j] - r * (Hy[i] * s[j] + s[i] * Hy[j])
 
 
-def _bfgs_loop(vg, kargs, x0, maxiter, gtol, ftol, xtol, c1, c2, max_ls, skip_eps, cb):
+def _bfgs_loop(vg, kargs, x0, maxiter, gtol, ftol, xtol, c1, c2, max_ls, skip_eps, dec_tol,
+               cb):
     n = x0.shape[0]
     x = x0.copy()
     f, g = vg(x, *kargs)
@@ -67,6 +68,10 @@ def _bfgs_loop(vg, kargs, x0, maxiter, gtol, ftol, xtol, c1, c2, max_ls, skip_ep
                 fresh = True
                 d = -g
                 alpha0 = min(1.0, 1.0 / np.sqrt(np.dot(g, g)))
+            if not fresh and -np.dot(g, d) <= dec_tol * max(abs(f), 1.0):
+                # the quasi-Newton decrement: no representable decrease is left
+                status = FTOL
+                break
             alpha, fn, gn, xn, nf, flag = strong_wolfe(vg, kargs, x, f, g, d, alpha0, c1, c2, max_ls)
             nfev += nf
             if flag == FAILED:
@@ -106,11 +111,13 @@ def bfgs(objective, x0, *, args=(), gtol=1e-6, ftol=0.0, xtol=0.0, maxiter=1000,
          max_linesearch=40, skip_eps=1e-10, callback=None, history=False, wrt=None, rows=None):
     """Minimise with dense BFGS (inverse-Hessian update, O(n^2) memory: for small n).
 
-    Pairs with ``s'y <= skip_eps * ||s|| * ||y||`` are skipped to keep H positive definite.
+    Pairs with ``s'y <= skip_eps * ||s|| * ||y||`` are skipped to keep H positive definite; the
+    run also counts as converged (CONVERGED_FTOL) when the predicted decrease -g'd falls below
+    ``max(ftol, 1e-15) * max(|f|, 1)``.
     """
     kern = as_kernels(objective, args, wrt, rows)
     x = check_x0(x0, kern.n)
     rest = (int(maxiter), float(gtol), float(ftol), float(xtol), float(c1), float(c2),
-            int(max_linesearch), float(skip_eps))
+            int(max_linesearch), float(skip_eps), float(max(ftol, 1e-15)))
     out = drive(_bfgs_loop, kern, (kern.vg,), x, rest, callback)
     return Result.from_loop(out, "bfgs", history)

@@ -5,7 +5,7 @@ from numba import njit
 from .linesearch import strong_wolfe, FAILED
 from .objective import as_kernels, ask_stop, check_x0, drive
 from .result import Result
-from .termination import terminate, CONTINUE, MAXITER, LINESEARCH, NONFINITE, CALLBACK
+from .termination import terminate, CONTINUE, FTOL, MAXITER, LINESEARCH, NONFINITE, CALLBACK
 
 __all__ = ["lbfgs"]
 
@@ -28,7 +28,8 @@ def _two_loop(g, S, Y, rho, count, head, gamma):
     return -r
 
 
-def _lbfgs_loop(vg, kargs, x0, m, maxiter, gtol, ftol, xtol, c1, c2, max_ls, skip_eps, cb):
+def _lbfgs_loop(vg, kargs, x0, m, maxiter, gtol, ftol, xtol, c1, c2, max_ls, skip_eps, dec_tol,
+                cb):
     n = x0.shape[0]
     x = x0.copy()
     f, g = vg(x, *kargs)
@@ -58,6 +59,10 @@ def _lbfgs_loop(vg, kargs, x0, m, maxiter, gtol, ftol, xtol, c1, c2, max_ls, ski
                 count = 0
                 d = -g
                 alpha0 = min(1.0, 1.0 / np.sqrt(np.dot(g, g)))
+            if count > 0 and -np.dot(g, d) <= dec_tol * max(abs(f), 1.0):
+                # the quasi-Newton decrement: no representable decrease is left
+                status = FTOL
+                break
             alpha, fn, gn, xn, nf, flag = strong_wolfe(vg, kargs, x, f, g, d, alpha0, c1, c2, max_ls)
             nfev += nf
             if flag == FAILED:
@@ -101,11 +106,12 @@ def lbfgs(objective, x0, *, args=(), m=10, gtol=1e-6, ftol=0.0, xtol=0.0, maxite
     """Minimise with L-BFGS (two-loop recursion, memory ``m``, scaling gamma = s'y/y'y).
 
     Updates with ``s'y <= skip_eps * ||s|| * ||y||`` are skipped so the implicit inverse Hessian
-    stays positive definite. ``callback(x)`` runs the loop in Python; returning True stops.
+    stays positive definite. The run also counts as converged (CONVERGED_FTOL) when the
+    predicted decrease -g'd falls below ``max(ftol, 1e-15) * max(|f|, 1)``. ``callback(x)`` runs the loop in Python; returning True stops.
     """
     kern = as_kernels(objective, args, wrt, rows)
     x = check_x0(x0, kern.n)
     rest = (int(m), int(maxiter), float(gtol), float(ftol), float(xtol), float(c1), float(c2),
-            int(max_linesearch), float(skip_eps))
+            int(max_linesearch), float(skip_eps), float(max(ftol, 1e-15)))
     out = drive(_lbfgs_loop, kern, (kern.vg,), x, rest, callback)
     return Result.from_loop(out, "lbfgs", history)
