@@ -44,7 +44,7 @@ from .printer import prelude, print_expr
 __all__ = [
     "CompiledKernel", "KernelError", "ROW_SIGNATURE", "XZ", "XX", "ZZ", "GAMMA", "COEF0",
     "STANDARD_KERNELS", "standard_kernel", "standard_kernel_expr", "inner_product_kernel",
-    "pairwise_kernel", "kernel_from_callable",
+    "pairwise_kernel", "kernel_from_callable", "as_kernel",
 ]
 
 #: Scalars of an inner-product kernel: <x,z>, <x,x>, <z,z>.
@@ -363,3 +363,37 @@ def kernel_from_callable(fn, n_features, name=None):
                           f"({type(exc).__name__}: {exc}); write it with SymPy functions "
                           "(sympy.exp, x.dot(z), ...)") from exc
     return pairwise_kernel(expr, list(x), list(z), name=name or getattr(fn, "__name__", "callable"))
+
+
+def as_kernel(spec, n_features):
+    """Compile a user kernel: a SymPy expression in ``XZ, XX, ZZ`` (parameters
+    ``GAMMA, COEF0``), an ``(expr, x_symbols, z_symbols)`` tuple, or a callable
+    ``k(x, z)`` traced with SymPy vectors. A ``CompiledKernel`` is returned as is.
+
+    This is the one place where a kernel given as SymPy becomes compiled code, so
+    callers (``solvers.svm.SVC``) need no SymPy of their own.
+
+    >>> k = as_kernel(sp.exp(-GAMMA * (XX - 2 * XZ + ZZ)), 2)
+    >>> k.params
+    (gamma,)
+    """
+    if isinstance(spec, CompiledKernel):
+        return spec
+    if isinstance(spec, sp.Basic):
+        scalars = {XZ, XX, ZZ, GAMMA, COEF0}
+        if not spec.free_symbols <= scalars:
+            raise KernelError(
+                f"kernel expression {spec} has symbols "
+                f"{sorted(map(str, spec.free_symbols - scalars))}; a bare SymPy kernel may use "
+                "only XZ, XX, ZZ, GAMMA, COEF0 from codegen.kernels; pass "
+                "(expr, x_symbols, z_symbols) for a kernel in components")
+        params = tuple(s for s in (GAMMA, COEF0) if s in spec.free_symbols)
+        return inner_product_kernel(spec, params=params, name="sympy")
+    if isinstance(spec, tuple) and len(spec) == 3:
+        expr, x, z = spec
+        params = tuple(s for s in (GAMMA, COEF0) if s in sp.sympify(expr).free_symbols)
+        return pairwise_kernel(expr, x, z, params=params, name="sympy")
+    if callable(spec):
+        return kernel_from_callable(spec, n_features)
+    raise KernelError(f"kernel must be a name, CompiledKernel, SymPy expression, "
+                      f"(expr, x, z) tuple or callable, got {type(spec).__name__}")

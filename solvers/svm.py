@@ -22,7 +22,6 @@ import numbers
 import warnings
 
 import numpy as np
-import sympy as sp
 
 from codegen import kernels as _kernels
 from .smo import smo_solve
@@ -175,28 +174,7 @@ class SVC:
             if k == "poly" and (not isinstance(degree, numbers.Integral) or degree < 0):
                 raise ValueError(f"SVC: degree must be a non-negative integer, got {degree!r}")
             return _standard(k, int(degree) if k == "poly" else 3), np.array(gc)
-        if isinstance(k, _kernels.CompiledKernel):
-            kern = k
-        elif isinstance(k, sp.Basic):
-            scal = {_kernels.XZ, _kernels.XX, _kernels.ZZ, _kernels.GAMMA, _kernels.COEF0}
-            if not k.free_symbols <= scal:
-                raise ValueError(
-                    f"SVC: kernel expression {k} has symbols "
-                    f"{sorted(map(str, k.free_symbols - scal))}; a bare SymPy kernel may use "
-                    "only XZ, XX, ZZ, GAMMA, COEF0 from codegen.kernels; pass "
-                    "(expr, x_symbols, z_symbols) for a kernel in components")
-            kern = _kernels.inner_product_kernel(k, params=(_kernels.GAMMA, _kernels.COEF0),
-                                                 name="sympy")
-        elif isinstance(k, tuple) and len(k) == 3:
-            expr, x, z = k
-            params = tuple(s for s in (_kernels.GAMMA, _kernels.COEF0)
-                           if s in sp.sympify(expr).free_symbols)
-            kern = _kernels.pairwise_kernel(expr, x, z, params=params, name="sympy")
-        elif callable(k):
-            kern = _kernels.kernel_from_callable(k, n_features)
-        else:
-            raise ValueError(f"SVC: kernel must be a name, CompiledKernel, SymPy expression, "
-                             f"(expr, x, z) tuple or callable, got {type(k).__name__}")
+        kern = _kernels.as_kernel(k, n_features)  # KernelError (a ValueError) names the fault
         kern.check_features(n_features)
         if kern.param_values is not None:
             values = kern.param_values
