@@ -23,11 +23,12 @@ Raw kernels for other Numba code live in ``obj.jit``: each takes
 """
 import numpy as np  # noqa: F401  (doctest namespace)
 
+from . import kernels
 from .cache import clear_cache
 from .errors import ArgumentError, CodegenError, UnknownSymbolError, UnsupportedFunctionError
 from .export import export
 from .objective import CompiledObjective, CompiledVectorFunction, compile, compile_vector
 
-__all__ = ["compile", "compile_vector", "export", "clear_cache", "CompiledObjective",
+__all__ = ["kernels", "compile", "compile_vector", "export", "clear_cache", "CompiledObjective",
            "CompiledVectorFunction", "CodegenError", "UnsupportedFunctionError",
            "UnknownSymbolError", "ArgumentError"]
