@@ -21,12 +21,12 @@ from .result import Result, Status
 from .termination import terminate
 from .trust_region import newton_tr, steihaug_cg
 
-# from . import svm
+from . import svm
 
 __all__ = [
     "minimize", "METHODS", "Result", "Status", "ObjectiveError",
     "newton", "newton_tr", "lbfgs", "bfgs",
     "gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
     "strong_wolfe", "backtracking", "modified_cholesky", "steihaug_cg", "terminate",
-    "schedules",
+    "schedules", "svm",
 ]
