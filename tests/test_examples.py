@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 TIMEOUT = 600  # seconds; a cold run compiles every kernel and solver loop, a warm one takes seconds
+WORKERS = 2  # examples run concurrently in subprocesses (this suite's machines have 2 cores)
 
 # regular expressions each example's output must contain
 EXPECT = {
@@ -69,11 +71,34 @@ def _run(argv, cwd):
                           text=True, timeout=TIMEOUT)
 
 
+def _needs_sklearn(path):
+    return "sklearn" in path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def example_runs(tmp_path_factory):
+    """Every example run once, two at a time (the examples are mostly single-threaded)."""
+    try:
+        import sklearn  # noqa: F401
+        have_sklearn = True
+    except ImportError:
+        have_sklearn = False
+    jobs = {}
+    for path in _examples():
+        if _needs_sklearn(path) and not have_sklearn:
+            continue
+        jobs[path.stem] = (path, tmp_path_factory.mktemp(path.stem))
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        futures = {name: pool.submit(_run, [str(p), *_cli_args(p, d)], d)
+                   for name, (p, d) in jobs.items()}
+        return {name: (fut.result(), jobs[name][1]) for name, fut in futures.items()}
+
+
 @pytest.mark.parametrize("path", _examples(), ids=lambda p: p.stem)
-def test_example_runs(path, tmp_path):
-    if "sklearn" in path.read_text(encoding="utf-8"):
+def test_example_runs(path, example_runs):
+    if _needs_sklearn(path):
         pytest.importorskip("sklearn", reason=f"{path.name} needs scikit-learn")
-    proc = _run([str(path), *_cli_args(path, tmp_path)], cwd=tmp_path)
+    proc, tmp_path = example_runs[path.stem]
     assert proc.returncode == 0, (
         f"{path.name} exited with {proc.returncode}\n--- stdout ---\n{proc.stdout[-3000:]}"
         f"\n--- stderr ---\n{proc.stderr[-3000:]}")
