@@ -275,8 +275,12 @@ def cmd_solve(args):
     if args.lr is not None:
         options["lr"] = args.lr
     compiled = _compile(args, f, wrt)
+    path = [np.array(x0, dtype=float)]
+    # Recording the path needs a callback, which runs the solver's Python loop: only for plots.
+    record = (lambda xk: path.append(np.array(xk, dtype=float))) if args.plot and len(wrt) == 2 else None
     result = solvers.minimize(compiled, np.array(x0), method=args.method, tol=args.tol,
-                              maxiter=args.maxiter, options=options or None, history=True)
+                              maxiter=args.maxiter, options=options or None, history=True,
+                              callback=record)
     if args.json:
         _emit(args, None, {"x": dict(zip([s.name for s in wrt], result.x.tolist())), "fun": result.fun,
                            "success": result.success, "status": str(result.status),
@@ -286,7 +290,7 @@ def cmd_solve(args):
         _print_iteration_log(result)
         print(result)
     if args.plot:
-        _plot_solve(args.plot, compiled, result, wrt)
+        _plot_solve(args.plot, compiled, result, wrt, path if record else None)
     return EXIT_OK if result.success else EXIT_FAILED
 
 
@@ -301,7 +305,7 @@ def _print_iteration_log(result):
         print(f"{k:>6}  {fun[k]:>14.6e}  {gnorm[k]:>11.3e}")
 
 
-def _plot_solve(path, compiled, result, wrt):
+def _plot_solve(out, compiled, result, wrt, path=None):
     try:
         import matplotlib
     except ImportError:
@@ -311,7 +315,7 @@ def _plot_solve(path, compiled, result, wrt):
     import numpy as np
 
     history = result.history
-    two_d = len(wrt) == 2 and "x" in history
+    two_d = path is not None and len(path) > 1
     fig, axes = plt.subplots(1, 2 if two_d else 1, figsize=(11 if two_d else 6, 4.5))
     axes = np.atleast_1d(axes)
     fun = np.asarray(history["fun"], dtype=float)
@@ -320,7 +324,7 @@ def _plot_solve(path, compiled, result, wrt):
     axes[0].set_xlabel("iteration")
     axes[0].legend()
     if two_d:
-        path_xy = np.asarray(history["x"])
+        path_xy = np.asarray(path)
         lo, hi = path_xy.min(axis=0), path_xy.max(axis=0)
         pad = 0.25 * np.maximum(hi - lo, 1.0)
         gx, gy = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], 200),
@@ -331,8 +335,8 @@ def _plot_solve(path, compiled, result, wrt):
         axes[1].set_xlabel(wrt[0].name)
         axes[1].set_ylabel(wrt[1].name)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    print(f"saved {path}")
+    fig.savefig(out, dpi=110)
+    print(f"saved {out}")
 
 
 def cmd_svm(args):

@@ -114,3 +114,11 @@ def test_svm_on_iris(capsys):
     pytest.importorskip("sklearn")
     payload = run_json(capsys, "svm", "--dataset", "iris", "--kernel", "linear")
     assert payload["result"]["test_accuracy"] > 0.9
+
+
+def test_solve_plot_writes_png(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "rosen.png"
+    assert main(["solve", "(1-x)**2 + 100*(y-x**2)**2", "--x0", "-1.2,1", "--method", "newton",
+                 "--plot", str(out)]) == EXIT_OK
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
