@@ -421,7 +421,7 @@ def _data_kernels(blk, n, nz, V, G, Hs, ndata, reduce, order):
         inner = [k for k in need if blk.row[k]]
         used = blk.used(ids, need)
         row_used = {s for s in used if "[_r" in blk.loads.get(s, "")}
-        L += ["", "", "@_kernel", f"def _acc_{kind}(x, p, rows, lo, hi{dargs}):"]
+        L += ["", "", "@_sum_kernel", f"def _acc_{kind}(x, p, rows, lo, hi{dargs}):"]
         L += blk.load_lines(used - row_used, 4)
         L += blk.assigns(hoist, 4)
         # Scalar accumulators stay in registers; an array would be re-loaded

@@ -19,7 +19,8 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from .errors import UnknownSymbolError, UnsupportedFunctionError
 
-__all__ = ["NumbaPrinter", "print_expr", "prelude", "HELPERS", "sigmoid_e", "expand_exp_sharing"]
+__all__ = ["NumbaPrinter", "print_expr", "prelude", "HELPERS", "sigmoid_e", "softplus_e",
+           "expand_exp_sharing", "SUM_FASTMATH"]
 
 # Helper kernels shared by every generated module.  Each is exact where the
 # naive formula overflows: sigmoid branches on the sign so exp never sees a
@@ -46,6 +47,18 @@ def _dt_sigmoid_e(z, e):
 @_helper
 def _dt_softplus(z):
     return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+''',
+    "_dt_softplus_e": '''
+@_helper
+def _dt_softplus_e(z, e):
+    # softplus(z) given e = exp(-|z|) in [0, 1], shared with sigmoid(z) by CSE.
+    # log1p(e) as log(u) corrected by u's rounding error (u = 1 + e; Goldberg 1991,
+    # <= 1 ulp on [0, 1]): math.log is an LLVM intrinsic, libm's log1p an opaque
+    # call that makes LLVM spill and reload a data-sum loop's registers (3x slower).
+    u = 1.0 + e
+    if u == 1.0:
+        return max(z, 0.0) + e
+    return max(z, 0.0) + (math.log(u) - ((u - 1.0) - e) / u)
 ''',
     "_dt_relu": '''
 @_helper
@@ -97,6 +110,10 @@ def _dt_sign(z):
 }
 
 
+# LLVM fast-math flags of the data-sum row loops (see prelude()).
+SUM_FASTMATH = ("arcp", "contract", "nsz", "reassoc")
+
+
 def prelude(jit=True):
     """Module header: imports, the ``_kernel``/``_helper`` decorators and all helpers.
 
@@ -112,22 +129,36 @@ def prelude(jit=True):
         "    import numba",
         "    from numba import prange",
         "    # error_model='numpy': x/0 gives inf/nan like NumPy instead of raising.",
-        "    _kernel = numba.njit(cache=True, nogil=True, error_model='numpy')",
-        "    _parallel_kernel = numba.njit(cache=True, nogil=True, parallel=True, error_model='numpy')",
-        "    _helper = numba.njit(cache=True, nogil=True, error_model='numpy')",
+        "    # fastmath is set explicitly everywhere: a function that leaves it unset",
+        "    # inherits its first caller's flags (a solver's fastmath loop, _acc_* below).",
+        "    _kernel = numba.njit(cache=True, nogil=True, error_model='numpy', fastmath=False)",
+        "    _parallel_kernel = numba.njit(cache=True, nogil=True, parallel=True, error_model='numpy',",
+        "                                  fastmath=False)",
+        "    _helper = numba.njit(cache=True, nogil=True, error_model='numpy', fastmath=False)",
+        "    # Row loops of data sums may reorder additions (pairwise, vectorized across",
+        "    # rows) and fuse multiply-adds; no 'afn' (exp/log stay libm-accurate) and no",
+        "    # 'nnan'/'ninf' (NaN and inf propagate).  Helpers keep strict IEEE semantics.",
+        "    _sum_kernel = numba.njit(cache=True, nogil=True, error_model='numpy',",
+        "                             fastmath={%s})" % ", ".join(map(repr, SUM_FASTMATH)),
         "else:",
         "    prange = range",
         "",
         "    def _kernel(f):",
         "        return f",
         "",
-        "    _parallel_kernel = _helper = _kernel",
+        "    _parallel_kernel = _helper = _sum_kernel = _kernel",
     ]
     return "\n".join(lines) + "\n" + "".join(HELPERS[k] for k in sorted(HELPERS))
 
 
 class sigmoid_e(sp.Function):
     """sigmoid(z) given e = exp(-|z|) as second argument (a printing device, not for users)."""
+
+    nargs = 2
+
+
+class softplus_e(sp.Function):
+    """softplus(z) given e = exp(-|z|) as second argument (a printing device, not for users)."""
 
     nargs = 2
 
@@ -139,11 +170,10 @@ def expand_exp_sharing(expr):
     the sign of z; both are exact for every z.
     """
     from derive.ml import sigmoid, softplus
-    from sympy.codegen.cfunctions import log1p
 
     if not expr.has(sigmoid, softplus):
         return expr
-    expr = expr.replace(softplus, lambda u: sp.Max(u, 0) + log1p(sp.exp(-sp.Abs(u))))
+    expr = expr.replace(softplus, lambda u: softplus_e(u, sp.exp(-sp.Abs(u))))
     return expr.replace(sigmoid, lambda u: sigmoid_e(u, sp.exp(-sp.Abs(u))))
 
 
@@ -253,6 +283,9 @@ class NumbaPrinter(PythonCodePrinter):
 
     def _print_sigmoid_e(self, expr):
         return f"_dt_sigmoid_e({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_softplus_e(self, expr):
+        return f"_dt_softplus_e({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_softplus(self, expr):
         return f"_dt_softplus({self._print(expr.args[0])})"
