@@ -9,6 +9,13 @@ explicit weights (grad), and logistic regression value-and-gradient summed
 over N = 10^6 rows, d = 20 (against the memory-bandwidth floor, one read of X).
 Cold and warm build times run in fresh subprocesses with their own cache dir.
 Missing peers (symengine, jax, casadi) are reported as skipped.
+
+For 2-D Rosenbrock the rows "... (in @njit loop)" time each kernel called
+10^6 times from a compiled loop (x[0] changes every call, every output is
+summed), ours and the njit(lambdify) peer alike: that is the per-call cost a
+compiled solver pays.  The other rows are calls from Python, where ours pays
+for boxing a new NumPy array (the kernels' contract) and the peer returns a
+tuple of floats.
 """
 import argparse
 import json
@@ -94,6 +101,67 @@ def symengine_lambdify(expr, syms):
     return se.Lambdify([list(syms)], expr, backend="llvm", cse=True)
 
 
+def _in_loop_reducer(out):
+    """An njit function summing every number of a kernel output shaped like ``out``."""
+    import numba
+
+    if isinstance(out, np.ndarray):
+        return numba.njit(lambda r: np.sum(r))
+    if not isinstance(out, tuple):
+        return numba.njit(lambda r: r)
+    # Tuples may mix int and float items (a constant Hessian entry): sum by index.
+    def items(o, path):
+        if isinstance(o, tuple):
+            for i, v in enumerate(o):
+                yield from items(v, path + f"[{i}]")
+        else:
+            yield "r" + path
+    ns = {}
+    exec("def red(r):\n    return 0.0 + " + " + ".join(items(out, "")), ns)
+    return numba.njit(ns["red"])
+
+
+def in_loop(call, x0, calls=10**6, repeat=3):
+    """Per-call time of ``call(x)`` (an njit function) inside a compiled loop.
+
+    x[0] moves by 1e-12 every call so no call can be hoisted out of the loop, and
+    every output is summed so none can be dropped; the loop's own cost (one store,
+    one sum) is included.
+    """
+    import numba
+
+    red = _in_loop_reducer(call(x0.copy()))
+
+    @numba.njit
+    def loop(x, n):
+        a = x[0]
+        s = 0.0
+        for i in range(n):
+            x[0] = a + i * 1e-12
+            s += red(call(x))
+        x[0] = a
+        return s
+
+    x = x0.copy()
+    loop(x, 10)
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        loop(x, calls)
+        best = min(best, (time.perf_counter() - t) / calls)
+    return best
+
+
+def record_in_loop(case, what, impl, call, x0):
+    try:
+        t = in_loop(call, x0)
+    except Exception as e:
+        print(f"  skip {impl} {what} in @njit loop: {type(e).__name__}: {str(e)[:80]}")
+        return None
+    ROWS.append((case, what + " (in @njit loop)", impl, t))
+    return t
+
+
 # ---------------------------------------------------------------- cases
 def rosen_expr(n):
     x = sp.symbols(f"x0:{n}")
@@ -128,6 +196,14 @@ def case_rosen2():
         record(case, what, "codegen method", ours_py, x0)
         for name, fns in peers.items():
             record(case, what, name, fns[k], x0)
+    import numba
+    p = np.zeros(0)
+    for what, ours_jit, k in (("value", obj.jit.value, 0), ("grad", obj.jit.grad, 1),
+                              ("hess", obj.jit.hess, 2)):
+        record_in_loop(case, what, "codegen .jit kernel", numba.njit(lambda x: ours_jit(x, p)), x0)
+        if "njit(lambdify math)" in peers:
+            peer = peers["njit(lambdify math)"][k]
+            record_in_loop(case, what, "njit(lambdify math)", numba.njit(lambda x: peer(x)), x0)
     return {"codegen compile (cached?)": tb}
 
 
@@ -398,6 +474,15 @@ def main():
         print(f"warm start (import codegen, load cached kernels, first Hessian): "
               f"{warm['hess after expr (import, load, first Hessian)']:.2f} s (target < 0.5 s); "
               f"re-derived: {warm['derived']}")
+    for what in ("value", "grad", "hess"):
+        ours = row("rosen n=2", what + " (in @njit loop)", "codegen .jit kernel")
+        peer = row("rosen n=2", what + " (in @njit loop)", "njit(lambdify math)")
+        pyo = row("rosen n=2", what, "codegen .jit kernel")
+        pyp = row("rosen n=2", what, "njit(lambdify math)")
+        if ours and peer:
+            print(f"rosen n=2 {what}: per call in an @njit loop (what solvers pay) ours {fmt(ours)} "
+                  f"vs njit(lambdify) {fmt(peer)}; from Python ours {fmt(pyo)} vs {fmt(pyp)} "
+                  "(ours boxes a new array, the peer a tuple)")
     fl = row("logreg N=1e6 d=20", "value_and_grad", "floor: X.sum() (one read)")
     lr = row("logreg N=1e6 d=20", "value_and_grad", "codegen method (auto parallel)")
     if fl and lr:

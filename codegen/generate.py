@@ -368,13 +368,15 @@ def objective_source(f, wrt, params, data, reduce="sum", order=2, jit=True, stab
     if data:
         out += _data_kernels(blk, n, nz, V, G, Hs, len(data), reduce, order)
     else:
-        out += _plain_kernels(blk, n, nz, V, G, Hs, order, [pos[k] for k in rkeys], tms)
-    out += _hess_wrappers(data, order)
+        out += _plain_kernels(blk, n, nz, V, G, Hs, order, [pos[k] for k in rkeys], tms, rkeys)
+    # Without data or repeated-term loops, hess fills H directly (one allocation,
+    # not two: what dominates a tiny Hessian called from a compiled solver).
+    out += _hess_wrappers(data, order, direct_hess=not data and not tms)
     tm.lap("print")
     return "\n".join(out) + "\n", tm.times
 
 
-def _plain_kernels(blk, n, nz, V, G, Hs, order, hpos, tms):
+def _plain_kernels(blk, n, nz, V, G, Hs, order, hpos, tms, rkeys):
     o = blk.outputs
     L = []
 
@@ -405,6 +407,14 @@ def _plain_kernels(blk, n, nz, V, G, Hs, order, hpos, tms):
         for t in tms:
             L += t.loop(False, False, True)
         L += ["    return hu"]
+        if not tms:
+            L += ["", "", "@_kernel", "def hess(x, p):"] + body(Hs) + ["    H = np.zeros((N, N))"]
+            for (i, j), k in zip(rkeys, Hs):
+                if i == j:
+                    L.append(f"    H[{i}, {i}] = {blk.text(o[k])}")
+                else:
+                    L += [f"    h = {blk.text(o[k])}", f"    H[{i}, {j}] = h", f"    H[{j}, {i}] = h"]
+            L += ["    return H"]
     return L
 
 
@@ -464,7 +474,7 @@ def _data_kernels(blk, n, nz, V, G, Hs, ndata, reduce, order):
     return L
 
 
-def _hess_wrappers(data, order):
+def _hess_wrappers(data, order, direct_hess=False):
     if order < 2:
         return []
     dargs = "".join(f", d{k}" for k in range(len(data)))
@@ -472,10 +482,11 @@ def _hess_wrappers(data, order):
     L = []
     for suffix in ("", "_parallel") if data else ("",):
         hu = f"hess_upper{suffix}(x, p{tail})"
-        L += ["", "", "@_kernel", f"def hess{suffix}(x, p{tail}):", f"    hu = {hu}",
-              "    H = np.zeros((N, N))", "    for k in range(NNZ_UPPER):",
-              "        i = HU_ROW[k]", "        j = HU_COL[k]",
-              "        H[i, j] = hu[k]", "        H[j, i] = hu[k]", "    return H"]
+        if not direct_hess:
+            L += ["", "", "@_kernel", f"def hess{suffix}(x, p{tail}):", f"    hu = {hu}",
+                  "    H = np.zeros((N, N))", "    for k in range(NNZ_UPPER):",
+                  "        i = HU_ROW[k]", "        j = HU_COL[k]",
+                  "        H[i, j] = hu[k]", "        H[j, i] = hu[k]", "    return H"]
         L += ["", "", "@_kernel", f"def hess_values{suffix}(x, p{tail}):",
               '    """Hessian entries in CSR order of (HESS_INDPTR, HESS_INDICES)."""',
               f"    hu = {hu}", "    out = np.empty(HESS_INDICES.shape[0])",
