@@ -25,6 +25,7 @@ from .errors import ArgumentError, CodegenError, UnknownSymbolError
 __all__ = ["compile", "compile_vector", "CompiledObjective", "CompiledVectorFunction"]
 
 PARALLEL_MIN_ROWS = 200_000  # below this the serial kernel wins (thread start-up, compile)
+_F8 = np.dtype(np.float64)
 
 
 def _symbols(seq, what):
@@ -96,6 +97,9 @@ class _Compiled:
         self._rows_cache = (None, None)
         self._empty_p = np.zeros(0)
         self._kargs0 = (self._empty_p,)
+        self._shape = (self.n,)
+        # No params and no data: methods called with x alone skip pack_args.
+        self._plain = not params and not data
 
     @property
     def source(self):
@@ -105,8 +109,9 @@ class _Compiled:
         return text.partition("\n")[2]
 
     def _x(self, x, name="x"):
-        if type(x) is np.ndarray and x.dtype == np.float64 and x.ndim == 1 \
-                and x.shape[0] == self.n and x.flags.c_contiguous:
+        # Identity of the dtype singleton: a dtype == float64 test costs more than the call.
+        if type(x) is np.ndarray and x.dtype is _F8 and x.shape == self._shape \
+                and x.flags.c_contiguous:
             return x
         return _float_vector(x, name, self.n)
 
@@ -210,22 +215,31 @@ class CompiledObjective(_Compiled):
 
     def value(self, x, *args, rows=None):
         """f(x) (summed or averaged over the data rows)."""
+        if self._plain and not args and rows is None:
+            return float(self.jit.value(self._x(x), self._empty_p))
         kargs = self.pack_args(*args, rows=rows)
         return float(self._kernel("value", kargs)(self._x(x), *kargs))
 
     def grad(self, x, *args, rows=None):
         """Gradient, shape (n,)."""
+        if self._plain and not args and rows is None:
+            return self.jit.grad(self._x(x), self._empty_p)
         kargs = self.pack_args(*args, rows=rows)
         return self._kernel("grad", kargs)(self._x(x), *kargs)
 
     def value_and_grad(self, x, *args, rows=None):
         """(f(x), gradient) from one fused kernel."""
+        if self._plain and not args and rows is None:
+            v, g = self.jit.value_and_grad(self._x(x), self._empty_p)
+            return float(v), g
         kargs = self.pack_args(*args, rows=rows)
         v, g = self._kernel("value_and_grad", kargs)(self._x(x), *kargs)
         return float(v), g
 
     def hess(self, x, *args, rows=None):
         """Dense Hessian, shape (n, n)."""
+        if self._plain and not args and rows is None and self.order >= 2:
+            return self.jit.hess(self._x(x), self._empty_p)
         kargs = self.pack_args(*args, rows=rows)
         return self._kernel("hess", kargs)(self._x(x), *kargs)
 

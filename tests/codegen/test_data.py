@@ -146,3 +146,22 @@ def test_kernels_are_callable_from_other_numba_code(logistic, batch):
     v2, g2 = obj.value_and_grad(theta, [0.0], X, Y, rows=np.arange(20))
     assert v == pytest.approx(v2, rel=1e-13)
     np.testing.assert_allclose(g, g2, rtol=1e-12)
+
+
+def test_plain_methods_accept_any_x_and_reject_extra_arguments(rosen2):
+    # Objectives without params or data take a fast path in the methods; it must
+    # convert and check x exactly like the general path.
+    obj = rosen2[0]
+    x = np.array([-1.2, 1.0])
+    strided = np.array([-1.2, 0.0, 1.0])[::2]
+    for xi in ([-1.2, 1.0], np.array([-1.2, 1.0], dtype=np.float32), strided, x.astype(">f8")):
+        assert obj.value(xi) == pytest.approx(obj.value(x), rel=1e-6)
+        np.testing.assert_allclose(obj.grad(xi), obj.grad(x), rtol=1e-6)
+        np.testing.assert_allclose(obj.hess(xi), obj.hess(x), rtol=1e-6)
+    np.testing.assert_allclose(obj.hess(x), [[1330.0, 480.0], [480.0, 200.0]])
+    with pytest.raises(ArgumentError, match="length 2"):
+        obj.grad(np.zeros(3))
+    with pytest.raises(ArgumentError, match="trailing argument"):
+        obj.grad(x, np.zeros(1))
+    with pytest.raises(ArgumentError, match="rows="):
+        obj.value(x, rows=[0])
