@@ -9,17 +9,45 @@ hyper-parameters carry over.
 """
 import numpy as np
 from numba import njit
+from numba.extending import overload
 
-from .objective import as_kernels, ask_stop, batch_args, check_x0, data_rows, drive
+from .objective import as_kernels, batch_args, check_x0, data_rows, drive, stop_status
 from .result import Result
 from .schedules import as_schedule, schedule_lr, plateau_update, PLATEAU
-from .termination import terminate, CONTINUE, MAXITER, NONFINITE, DIVERGED, CALLBACK
+from .termination import accept, start, CONTINUE, MAXITER, NONFINITE, DIVERGED
 
 __all__ = ["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
 
 GD, MOMENTUM, NESTEROV, ADAGRAD, RMSPROP, ADAM, ADAMW = range(7)
 _RULES = {"gd": GD, "momentum": MOMENTUM, "nesterov": NESTEROV, "adagrad": ADAGRAD,
           "rmsprop": RMSPROP, "adam": ADAM, "adamw": ADAMW}
+
+
+def _seeded_rng(seed):
+    """The row-shuffling generator: seeded when ``seed >= 0``.
+
+    The Python loop (callback runs) draws from its own ``RandomState``, which gives the same
+    permutations as Numba's generator seeded alike, and leaves NumPy's global state alone.
+    """
+    return np.random.RandomState(seed) if seed >= 0 else np.random.mtrand._rand
+
+
+@overload(_seeded_rng)
+def _seeded_rng_impl(seed):
+    def impl(seed):  # nopython: Numba's own (per-thread) generator
+        if seed >= 0:
+            np.random.seed(seed)
+        return 0
+    return impl
+
+
+def _permutation(rng, n):
+    return rng.permutation(n)
+
+
+@overload(_permutation)
+def _permutation_impl(rng, n):
+    return lambda rng, n: np.random.permutation(n)
 
 
 @njit(cache=True)
@@ -85,30 +113,24 @@ def _gd_loop(vg, kargs, x0, rule, hp, sched_code, sched_p, batch_size, seed, sum
     N = rows_all.shape[0]
     minibatch = batch_size > 0 and N > 0 and batch_size < N
     spe = (N + batch_size - 1) // batch_size if minibatch else 1  # steps per epoch
-    if seed >= 0:
-        np.random.seed(seed)
+    rng = _seeded_rng(seed)
     perm = np.arange(N)
     m = np.zeros(n)
     v = np.zeros(n)
     f, g = vg(x, *kargs)
     nfev = 1
     f0 = f
-    hist_f = np.empty(maxiter // spe + 2)
-    hist_g = np.empty(maxiter // spe + 2)
-    hist_f[0] = f
-    hist_g[0] = np.max(np.abs(g)) if n > 0 else 0.0
+    hist_f, hist_g, status = start(f, g, maxiter // spe + 2, gtol)
     nh = 1
     plateau = np.array([np.inf, 0.0, 1.0])
     pscale = 1.0
     k = 0
-    status = terminate(np.inf, f, g, np.inf, 0.0, gtol, 0.0, 0.0)
     if status == CONTINUE:
-        status = MAXITER
         while k < maxiter:
             if minibatch:
                 j = k % spe
                 if j == 0:
-                    perm = np.random.permutation(N)
+                    perm = _permutation(rng, N)
                 stop = min((j + 1) * batch_size, N)
                 rb = rows_all[perm[j * batch_size:stop]]
                 fb, gs = vg(x, *batch_args(kargs, rb))
@@ -127,25 +149,19 @@ def _gd_loop(vg, kargs, x0, rule, hp, sched_code, sched_p, batch_size, seed, sum
                 f_old = f
                 f, g = vg(x, *kargs)
                 nfev += 1
-                gmax = np.max(np.abs(g)) if n > 0 else 0.0
-                hist_f[nh] = f
-                hist_g[nh] = gmax
+                status = accept(hist_f, hist_g, nh, f_old, f, g, step, x, gtol, ftol, 0.0)
                 nh += 1
-                if not (np.isfinite(f) and np.isfinite(gmax)):
-                    status = DIVERGED if np.isfinite(f0) else NONFINITE
-                    break
-                if f > f0 + div_factor * (1.0 + abs(f0)):
+                if status == NONFINITE or f > f0 + div_factor * (1.0 + abs(f0)):
+                    # f0 passed the finiteness test at x0: a NaN/inf now is the run blowing up
                     status = DIVERGED
                     break
                 if sched_code == PLATEAU:
                     pscale = plateau_update(plateau, f, sched_p)
-                status = terminate(f_old, f, g, step, 0.0, gtol, ftol, 0.0)
-                if ask_stop(cb, k, x, f, gmax):
-                    status = CALLBACK
-                    break
+                status = stop_status(cb, status, k, x, f, hist_g[nh - 1])
                 if status != CONTINUE:
                     break
-                status = MAXITER
+    if status == CONTINUE:
+        status = MAXITER
     return x, f, g, k, nfev, nfev, 0, status, hist_f[:nh], hist_g[:nh]
 
 

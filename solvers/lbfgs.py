@@ -3,9 +3,9 @@ import numpy as np
 from numba import njit
 
 from .linesearch import strong_wolfe, FAILED
-from .objective import as_kernels, ask_stop, check_x0, drive
+from .objective import as_kernels, check_x0, drive, stop_status
 from .result import Result
-from .termination import terminate, CONTINUE, FTOL, MAXITER, LINESEARCH, NONFINITE, CALLBACK
+from .termination import accept, start, CONTINUE, FTOL, MAXITER, LINESEARCH, NONFINITE
 
 __all__ = ["lbfgs"]
 
@@ -34,10 +34,7 @@ def _lbfgs_loop(vg, kargs, x0, m, maxiter, gtol, ftol, xtol, c1, c2, max_ls, ski
     x = x0.copy()
     f, g = vg(x, *kargs)
     nfev = 1
-    hist_f = np.empty(maxiter + 1)
-    hist_g = np.empty(maxiter + 1)
-    hist_f[0] = f
-    hist_g[0] = np.max(np.abs(g)) if n > 0 else 0.0
+    hist_f, hist_g, status = start(f, g, maxiter + 1, gtol)
     S = np.zeros((m, n))
     Y = np.zeros((m, n))
     rho = np.zeros(m)
@@ -45,9 +42,7 @@ def _lbfgs_loop(vg, kargs, x0, m, maxiter, gtol, ftol, xtol, c1, c2, max_ls, ski
     head = 0
     gamma = 1.0
     nit = 0
-    status = terminate(np.inf, f, g, np.inf, 0.0, gtol, 0.0, 0.0)
     if status == CONTINUE:
-        status = MAXITER
         while nit < maxiter:
             if count > 0:
                 d = _two_loop(g, S, Y, rho, count, head, gamma)
@@ -65,11 +60,11 @@ def _lbfgs_loop(vg, kargs, x0, m, maxiter, gtol, ftol, xtol, c1, c2, max_ls, ski
                 break
             alpha, fn, gn, xn, nf, flag = strong_wolfe(vg, kargs, x, f, g, d, alpha0, c1, c2, max_ls)
             nfev += nf
-            if flag == FAILED:
+            if flag < 0:  # FAILED or FAILED_NONFINITE
                 if count > 0:  # the quasi-Newton model was bad: forget it and retry
                     count = 0
                     continue
-                status = NONFINITE if not np.isfinite(fn) else LINESEARCH
+                status = LINESEARCH if flag == FAILED else NONFINITE
                 break
             s = xn - x
             y = gn - g
@@ -85,18 +80,13 @@ def _lbfgs_loop(vg, kargs, x0, m, maxiter, gtol, ftol, xtol, c1, c2, max_ls, ski
                 count = min(count + 1, m)
                 gamma = sy / yy
             nit += 1
-            status = terminate(f, fn, gn, snorm, np.sqrt(np.dot(xn, xn)), gtol, ftol, xtol)
-            x = xn
-            f = fn
-            g = gn
-            hist_f[nit] = f
-            hist_g[nit] = np.max(np.abs(g))
-            if ask_stop(cb, nit, x, f, hist_g[nit]):
-                status = CALLBACK
-                break
+            status = accept(hist_f, hist_g, nit, f, fn, gn, snorm, xn, gtol, ftol, xtol)
+            x, f, g = xn, fn, gn
+            status = stop_status(cb, status, nit, x, f, hist_g[nit])
             if status != CONTINUE:
                 break
-            status = MAXITER
+    if status == CONTINUE:
+        status = MAXITER
     return x, f, g, nit, nfev, nfev, 0, status, hist_f[:nit + 1], hist_g[:nit + 1]
 
 

@@ -3,16 +3,19 @@
 Both are Numba functions that take the objective's ``value_and_grad`` kernel ``vg`` and its
 packed arguments ``kargs``, and return ``(alpha, f, g, x, nfev, flag)`` where ``flag`` is
 ``WOLFE`` (all requested conditions hold), ``ARMIJO`` (only sufficient decrease holds; the
-point is still a safe, lower iterate) or ``FAILED`` (no lower point found; x is unchanged).
+point is still a safe, lower iterate), ``FAILED`` (no lower point found; x is unchanged) or
+``FAILED_NONFINITE`` (likewise, and every trial was NaN/inf: the objective is not finite along
+``d``). Failure flags are negative.
 """
 import numpy as np
 from numba import njit
 
-__all__ = ["strong_wolfe", "backtracking", "WOLFE", "ARMIJO", "FAILED"]
+__all__ = ["strong_wolfe", "backtracking", "WOLFE", "ARMIJO", "FAILED", "FAILED_NONFINITE"]
 
 WOLFE = 0
 ARMIJO = 1
 FAILED = -1
+FAILED_NONFINITE = -2
 
 
 @njit(cache=True)
@@ -83,6 +86,7 @@ def strong_wolfe(vg, kargs, x, f0, g0, d, alpha0, c1, c2, maxiter):
     dhi = np.nan
     a = alpha0
     bracketed = False
+    finite_seen = False
     while nfev < maxiter:
         if bracketed:
             a = _interpolate(alo, flo, dlo, ahi, fhi, dhi)
@@ -91,6 +95,7 @@ def strong_wolfe(vg, kargs, x, f0, g0, d, alpha0, c1, c2, maxiter):
         nfev += 1
         da = np.dot(ga, d)
         ok = np.isfinite(fa) and np.isfinite(da)
+        finite_seen = finite_seen or ok
         if (not ok) or fa > f0 + c1 * a * dphi0 or fa >= flo:
             ahi = a
             fhi = fa if ok else np.nan
@@ -122,7 +127,7 @@ def strong_wolfe(vg, kargs, x, f0, g0, d, alpha0, c1, c2, maxiter):
             break
     if alo > 0.0:
         return alo, flo, glo, xlo, nfev, ARMIJO
-    return 0.0, f0, g0, x, nfev, FAILED
+    return 0.0, f0, g0, x, nfev, FAILED if finite_seen else FAILED_NONFINITE
 
 
 @njit(cache=True)
@@ -135,10 +140,12 @@ def backtracking(vg, kargs, x, f0, g0, d, alpha0, c1, maxiter):
     dphi0 = np.dot(g0, d)
     a = alpha0
     nfev = 0
+    finite_seen = False
     while nfev < maxiter:
         xa = x + a * d
         fa, ga = vg(xa, *kargs)
         nfev += 1
+        finite_seen = finite_seen or np.isfinite(fa)
         if np.isfinite(fa) and fa <= f0 + c1 * a * dphi0 and np.all(np.isfinite(ga)):
             return a, fa, ga, xa, nfev, WOLFE
         if np.isfinite(fa):
@@ -146,4 +153,4 @@ def backtracking(vg, kargs, x, f0, g0, d, alpha0, c1, maxiter):
             a = min(max(t, 0.1 * a), 0.5 * a)
         else:
             a = 0.1 * a
-    return 0.0, f0, g0, x, nfev, FAILED
+    return 0.0, f0, g0, x, nfev, FAILED if finite_seen else FAILED_NONFINITE

@@ -11,10 +11,9 @@ import scipy.sparse.linalg as spla
 from numba import njit, types
 
 from .linesearch import strong_wolfe, FAILED
-from .objective import as_kernels, ask_stop, check_x0, drive, specialize
-from .result import Result, Status
-from .termination import (terminate, CONTINUE, MAXITER, LINESEARCH, NONFINITE, HESSIAN,
-                          CALLBACK, FTOL)
+from .objective import as_kernels, callback_adapter, check_x0, drive, specialize, stop_status
+from .result import Result
+from .termination import accept, start, CONTINUE, MAXITER, LINESEARCH, NONFINITE, HESSIAN, FTOL
 
 __all__ = ["newton", "modified_cholesky"]
 
@@ -85,19 +84,13 @@ def modified_cholesky(H, beta, max_tries):
 
 def _newton_loop(vg, hess, kargs, x0, maxiter, gtol, ftol, xtol, c1, c2, max_ls, beta, dec_tol,
                  cb):
-    n = x0.shape[0]
     x = x0.copy()
     f, g = vg(x, *kargs)
     nfev = 1
     nhev = 0
-    hist_f = np.empty(maxiter + 1)
-    hist_g = np.empty(maxiter + 1)
-    hist_f[0] = f
-    hist_g[0] = np.max(np.abs(g)) if n > 0 else 0.0
+    hist_f, hist_g, status = start(f, g, maxiter + 1, gtol)
     nit = 0
-    status = terminate(np.inf, f, g, np.inf, 0.0, gtol, 0.0, 0.0)
     if status == CONTINUE:
-        status = MAXITER
         while nit < maxiter:
             H = hess(x, *kargs)
             nhev += 1
@@ -118,24 +111,19 @@ def _newton_loop(vg, hess, kargs, x0, maxiter, gtol, ftol, xtol, c1, c2, max_ls,
                 break
             alpha, fn, gn, xn, nf, flag = strong_wolfe(vg, kargs, x, f, g, d, 1.0, c1, c2, max_ls)
             nfev += nf
-            if flag == FAILED:
-                status = NONFINITE if not np.isfinite(fn) else LINESEARCH
+            if flag < 0:  # FAILED or FAILED_NONFINITE
+                status = LINESEARCH if flag == FAILED else NONFINITE
                 break
             s = xn - x
             nit += 1
-            status = terminate(f, fn, gn, np.sqrt(np.dot(s, s)), np.sqrt(np.dot(xn, xn)),
-                               gtol, ftol, xtol)
-            x = xn
-            f = fn
-            g = gn
-            hist_f[nit] = f
-            hist_g[nit] = np.max(np.abs(g))
-            if ask_stop(cb, nit, x, f, hist_g[nit]):
-                status = CALLBACK
-                break
+            status = accept(hist_f, hist_g, nit, f, fn, gn, np.sqrt(np.dot(s, s)), xn, gtol, ftol,
+                            xtol)
+            x, f, g = xn, fn, gn
+            status = stop_status(cb, status, nit, x, f, hist_g[nit])
             if status != CONTINUE:
                 break
-            status = MAXITER
+    if status == CONTINUE:
+        status = MAXITER
     return x, f, g, nit, nfev, nfev, nhev, status, hist_f[:nit + 1], hist_g[:nit + 1]
 
 
@@ -170,12 +158,11 @@ def _newton_sparse(kern, x, maxiter, gtol, ftol, xtol, c1, c2, max_ls, beta, cal
     ls = specialize(strong_wolfe.py_func, (kern.vg_type, kern.kargs_type, _vec, f64, _vec, _vec,
                                            f64, f64, f64, types.int64))
     vg = kern.vg
+    cb = None if callback is None else callback_adapter(callback)
     f, g = vg(x, *kern.kargs)
     nfev, nhev, nit = 1, 0, 0
-    hf, hg = [f], [float(np.max(np.abs(g)))]
-    status = terminate(np.inf, f, g, np.inf, 0.0, gtol, 0.0, 0.0)
+    hist_f, hist_g, status = start(f, g, maxiter + 1, gtol)
     if status == CONTINUE:
-        status = MAXITER
         while nit < maxiter:
             H = obj.hess_sparse(x, *kern.args, rows=kern.rows)
             nhev += 1
@@ -192,23 +179,19 @@ def _newton_sparse(kern, x, maxiter, gtol, ftol, xtol, c1, c2, max_ls, beta, cal
                 break
             alpha, fn, gn, xn, nf, flag = ls(vg, kern.kargs, x, f, g, d, 1.0, c1, c2, max_ls)
             nfev += nf
-            if flag == FAILED:
-                status = NONFINITE if not np.isfinite(fn) else LINESEARCH
+            if flag < 0:  # FAILED or FAILED_NONFINITE
+                status = LINESEARCH if flag == FAILED else NONFINITE
                 break
-            s = xn - x
             nit += 1
-            status = terminate(f, fn, gn, float(np.linalg.norm(s)), float(np.linalg.norm(xn)),
-                               gtol, ftol, xtol)
+            status = accept(hist_f, hist_g, nit, f, fn, gn, float(np.linalg.norm(xn - x)), xn,
+                            gtol, ftol, xtol)
             x, f, g = xn, fn, gn
-            hf.append(f)
-            hg.append(float(np.max(np.abs(g))))
-            if callback is not None and callback(x.copy()):
-                status = CALLBACK
-                break
+            status = stop_status(cb, status, nit, x, f, hist_g[nit])
             if status != CONTINUE:
                 break
-            status = MAXITER
-    out = (x, f, g, nit, nfev, nfev, nhev, status, np.array(hf), np.array(hg))
+    if status == CONTINUE:
+        status = MAXITER
+    out = (x, f, g, nit, nfev, nfev, nhev, status, hist_f[:nit + 1], hist_g[:nit + 1])
     return Result.from_loop(out, "newton", history)
 
 

@@ -16,8 +16,10 @@ from numba import types
 from numba.core.types import WrapperAddressProtocol
 from numba.extending import overload, typeof_impl
 
-__all__ = ["Kernels", "KernelRef", "as_kernels", "specialize", "batch_args", "ask_stop", "drive",
-           "ObjectiveError"]
+from .termination import CALLBACK
+
+__all__ = ["Kernels", "KernelRef", "as_kernels", "specialize", "batch_args", "ask_stop",
+           "stop_status", "drive", "ObjectiveError"]
 
 _vec = types.Array(types.float64, 1, "C")
 _mat = types.Array(types.float64, 2, "C")
@@ -65,6 +67,19 @@ def ask_stop(cb, k, x, f, gnorm):
 def _ask_stop_impl(cb, k, x, f, gnorm):
     if isinstance(cb, (types.NoneType, types.Omitted)) or cb is None:
         return lambda cb, k, x, f, gnorm: False
+
+
+def stop_status(cb, status, k, x, f, gnorm):
+    """``CALLBACK`` when the Python-loop callback asks to stop, else ``status`` (always
+    ``status`` in nopython loops). The callback runs after every accepted iterate, and its stop
+    wins over a convergence test that held at the same iterate."""
+    return CALLBACK if ask_stop(cb, k, x, f, gnorm) else status
+
+
+@overload(stop_status)
+def _stop_status_impl(cb, status, k, x, f, gnorm):
+    if isinstance(cb, (types.NoneType, types.Omitted)) or cb is None:
+        return lambda cb, status, k, x, f, gnorm: status
 
 
 class KernelRef(WrapperAddressProtocol):

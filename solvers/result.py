@@ -72,9 +72,9 @@ class Result:
     def __post_init__(self):
         finite = bool(np.isfinite(self.fun) and np.all(np.isfinite(self.x))
                       and np.all(np.isfinite(self.grad)))
+        self.status = Status(self.status)  # first: a plain int has no .converged
         if not finite and self.status.converged:
             self.status = Status.NON_FINITE
-        self.status = Status(self.status)
         self.success = self.status.converged and finite
         self.message = self.status.message
 

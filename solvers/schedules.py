@@ -40,6 +40,8 @@ def schedule_lr(code, p, k, lr):
     if code == RESTARTS:  # SGDR (Loshchilov & Hutter 2017)
         period = p[0]
         t = float(k)
+        if p[1] == 1.0:  # equal periods: O(1), not a loop over every restart so far
+            t = t % period
         while t >= period:
             t -= period
             period *= p[1]

@@ -1,4 +1,8 @@
-"""The one convergence test shared by every solver.
+"""The one convergence test shared by every solver, and the bookkeeping around it.
+
+Every solver loop is a descent (which direction) plus a search (how far) between the same two
+ends: :func:`start` (history buffers and the test at x0) and :func:`accept` (record the accepted
+iterate and test it).
 
 Reference: the gradient test is SciPy's (infinity norm), the objective-change test is
 L-BFGS-B's relative reduction, the step test is relative to the size of x.
@@ -6,7 +10,7 @@ L-BFGS-B's relative reduction, the step test is relative to the size of x.
 import numpy as np
 from numba import njit
 
-__all__ = ["terminate", "CONTINUE"]
+__all__ = ["terminate", "start", "accept", "CONTINUE"]
 
 # Status codes (see result.Status); kept as plain ints so Numba loops can return them.
 CONTINUE = -1
@@ -50,3 +54,36 @@ def terminate(f_old, f_new, g, step_norm, x_norm, gtol, ftol, xtol):
     if xtol > 0.0 and step_norm <= xtol * (1.0 + x_norm):
         return XTOL
     return CONTINUE
+
+
+@njit(cache=True)
+def _max_abs(g):
+    """max |g_i| (NaN if any entry is NaN, 0 when empty), without a temporary array."""
+    m = 0.0
+    for i in range(g.shape[0]):
+        a = abs(g[i])
+        if a > m or a != a:
+            m = a
+            if a != a:
+                break
+    return m
+
+
+@njit(cache=True)
+def start(f, g, size, gtol):
+    """(hist_f, hist_g, status) at the initial point: history buffers of ``size`` entries with
+    entry 0 filled, and the gtol / non-finite test (``CONTINUE`` when the loop should run)."""
+    hist_f = np.empty(size)
+    hist_g = np.empty(size)
+    hist_f[0] = f
+    hist_g[0] = _max_abs(g)
+    return hist_f, hist_g, terminate(np.inf, f, g, np.inf, 0.0, gtol, 0.0, 0.0)
+
+
+@njit(cache=True)
+def accept(hist_f, hist_g, k, f_old, f_new, g_new, step_norm, x_new, gtol, ftol, xtol):
+    """Record the accepted iterate as history entry ``k``; its :func:`terminate` status."""
+    hist_f[k] = f_new
+    hist_g[k] = _max_abs(g_new)
+    x_norm = np.sqrt(np.dot(x_new, x_new)) if xtol > 0.0 else 0.0
+    return terminate(f_old, f_new, g_new, step_norm, x_norm, gtol, ftol, xtol)

@@ -5,10 +5,9 @@ Uses only Hessian-vector products (``hessp``), so it never forms or factors the 
 import numpy as np
 from numba import njit
 
-from .objective import as_kernels, ask_stop, check_x0, drive
+from .objective import as_kernels, check_x0, drive, stop_status
 from .result import Result
-from .termination import (terminate, CONTINUE, MAXITER, NONFINITE, HESSIAN, TRCOLLAPSE,
-                          CALLBACK)
+from .termination import accept, start, CONTINUE, MAXITER, NONFINITE, HESSIAN, TRCOLLAPSE
 
 __all__ = ["newton_tr", "steihaug_cg"]
 
@@ -69,15 +68,10 @@ def _tr_loop(vg, hessp, kargs, x0, maxiter, gtol, ftol, xtol, delta0, delta_max,
     f, g = vg(x, *kargs)
     nfev = 1
     nhev = 0
-    hist_f = np.empty(maxiter + 1)
-    hist_g = np.empty(maxiter + 1)
-    hist_f[0] = f
-    hist_g[0] = np.max(np.abs(g)) if n > 0 else 0.0
+    hist_f, hist_g, status = start(f, g, maxiter + 1, gtol)
     delta = delta0
     nit = 0
-    status = terminate(np.inf, f, g, np.inf, 0.0, gtol, 0.0, 0.0)
     if status == CONTINUE:
-        status = MAXITER
         while nit < maxiter:
             gnorm = np.sqrt(np.dot(g, g))
             tol = min(0.5, np.sqrt(gnorm)) * gnorm  # superlinear forcing (N&W eq. 7.3)
@@ -99,21 +93,16 @@ def _tr_loop(vg, hessp, kargs, x0, maxiter, gtol, ftol, xtol, delta0, delta_max,
                 delta = min(2.0 * delta, delta_max)
             if rho > eta:
                 nit += 1
-                status = terminate(f, fn, gn, pnorm, np.sqrt(np.dot(xn, xn)), gtol, ftol, xtol)
-                x = xn
-                f = fn
-                g = gn
-                hist_f[nit] = f
-                hist_g[nit] = np.max(np.abs(g))
-                if ask_stop(cb, nit, x, f, hist_g[nit]):
-                    status = CALLBACK
-                    break
+                status = accept(hist_f, hist_g, nit, f, fn, gn, pnorm, xn, gtol, ftol, xtol)
+                x, f, g = xn, fn, gn
+                status = stop_status(cb, status, nit, x, f, hist_g[nit])
                 if status != CONTINUE:
                     break
-                status = MAXITER
             elif delta <= 1e-15 * max(1.0, np.sqrt(np.dot(x, x))):
                 status = TRCOLLAPSE if ok else NONFINITE
                 break
+    if status == CONTINUE:
+        status = MAXITER
     return x, f, g, nit, nfev, nfev, nhev, status, hist_f[:nit + 1], hist_g[:nit + 1]
 
 

@@ -109,6 +109,15 @@ def test_schedules_match_closed_forms():
     assert p.rates(1.0, [3, 2, 2, 2, 2, 1, 1, 1]) == [1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.25]
 
 
+def test_equal_period_restarts_cost_nothing_late_in_a_run():
+    import time
+    sgdr = S.CosineWarmRestarts(T0=3)
+    assert [sgdr(k, 1.0) for k in (0, 3, 4, 3 * 10**9 + 1)] == pytest.approx([1, 1, 0.75, 0.75])
+    t = time.perf_counter()
+    sgdr(10**9, 1.0)  # used to walk every restart so far: ~1 s here, O(k^2) over a run
+    assert time.perf_counter() - t < 0.05
+
+
 def test_reduce_on_plateau_in_the_loop(quad):
     # lr near 2/L makes the stiff coordinate oscillate and shrink by only 1% a step; asking for
     # 10% progress within patience + 1 steps, the plateau schedule halves lr and converges sooner
@@ -190,6 +199,20 @@ def test_minibatch_sgd_is_reproducible_and_converges(regression):
     assert np.array_equal(r1.x, r2.x) and not np.array_equal(r1.x, r3.x)
     assert r1.nit == 30 * 10  # steps = epochs * ceil(N / batch_size)
     np.testing.assert_allclose(r1.x, w_ls, atol=0.05)
+
+
+def test_minibatch_with_callback_same_iterates_and_global_rng_untouched(regression):
+    obj, data, _ = regression
+    kw = dict(args=data, lr=0.05, batch_size=20, epochs=3, gtol=0.0, seed=1)
+    r = solvers.momentum(obj, [0.0, 0.0], **kw)
+    np.random.seed(123)
+    expected = np.random.random()
+    np.random.seed(123)
+    seen = []
+    r_cb = solvers.momentum(obj, [0.0, 0.0], callback=seen.append, **kw)
+    assert np.random.random() == expected  # the user's global NumPy stream is not reseeded
+    np.testing.assert_allclose(r_cb.x, r.x, rtol=1e-12)
+    assert len(seen) == 3 and np.array_equal(seen[-1], r_cb.x)
 
 
 def test_minibatch_on_row_subset_and_full_batch_adam(regression):

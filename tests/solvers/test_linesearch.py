@@ -5,7 +5,7 @@ import sympy as sp
 
 import codegen
 import solvers
-from solvers.linesearch import ARMIJO, FAILED, WOLFE
+from solvers.linesearch import ARMIJO, FAILED, FAILED_NONFINITE, WOLFE
 from solvers.objective import as_kernels
 
 
@@ -62,3 +62,13 @@ def test_line_search_fails_on_ascent_direction(rosen):
     kern, x, f0, g0 = _setup(rosen, [-1.2, 1.0])
     a, f, g, xa, nfev, flag = solvers.strong_wolfe(kern.vg, kern.kargs, x, f0, g0, g0, 1.0, 1e-4, 0.9, 20)
     assert flag == FAILED and a == 0.0 and f == f0 and np.array_equal(xa, x)
+
+
+def test_search_where_every_trial_is_nan_says_so():
+    t = sp.Symbol("t")
+    obj = codegen.compile(sp.sqrt(1 - t), [t])  # decreases towards t = 1, NaN beyond it
+    kern, x, f0, g0 = _setup(obj, [1 - 1e-14])
+    d = -g0 / abs(g0)  # unit step: even 2**-40 of it crosses t = 1
+    for search, extra in ((solvers.strong_wolfe, (1e-4, 0.9, 40)), (solvers.backtracking, (1e-4, 12))):
+        a, f, g, xa, nfev, flag = search(kern.vg, kern.kargs, x, f0, g0, d, 1.0, *extra)
+        assert flag == FAILED_NONFINITE and a == 0.0 and f == f0 and np.array_equal(xa, x)

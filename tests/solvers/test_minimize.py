@@ -117,6 +117,18 @@ def test_line_search_failure_is_reported_not_success(method):
     assert "line search" in r.message and r.x[0] == 1.0
 
 
+@pytest.mark.parametrize("method", ["lbfgs", "bfgs"])
+def test_line_search_into_nan_is_reported_non_finite(method):
+    # every trial step crosses x = 1, where sqrt(1 - x) turns NaN: the run must say NaN, not
+    # blame the line search (the check for it used to be dead code)
+    x = sp.Symbol("x")
+    obj = codegen.compile(sp.sqrt(1 - x), [x])
+    for callback in (None, lambda xk: False):
+        r = solvers.minimize(obj, [1 - 1e-14], method=method, callback=callback)
+        assert r.status is Status.NON_FINITE and not r.success and "NaN" in r.message
+        assert np.isfinite(r.fun) and r.x[0] == 1 - 1e-14
+
+
 def test_rounding_floor_counts_as_converged(compiled):
     # f* = 48.98: the gradient never rounds to 0, gtol = 0 can never hold; the run stops when
     # the predicted decrease is at rounding level, not with a line-search failure
@@ -149,6 +161,15 @@ def test_trust_region_collapse_is_reported():
     r = solvers.newton_tr(obj, [1.0], maxiter=200)
     assert not r.success
     assert r.status in (Status.TRUST_REGION_COLLAPSED, Status.MAX_ITERATIONS)
+
+
+def test_result_from_plain_int_status_and_nan_never_success():
+    r = solvers.Result(x=np.array([1.0]), fun=0.0, grad=np.array([0.0]), nit=1, nfev=1, ngev=1,
+                       nhev=0, status=0)
+    assert r.status is Status.CONVERGED_GTOL and r.success
+    r = solvers.Result(x=np.array([np.nan]), fun=0.0, grad=np.array([0.0]), nit=1, nfev=1,
+                       ngev=1, nhev=0, status=0)
+    assert r.status is Status.NON_FINITE and not r.success
 
 
 def test_status_enum_words():
