@@ -6,6 +6,8 @@ temporaries its outputs need.  In a data sum, temporaries that do not depend
 on the row are hoisted out of the row loop.  Symbols are printed through a
 names table (``x[i]``, ``p[i]``, ``d0[_r]``, ``d1[_r, j]``), never by name.
 """
+import os
+import sys
 import time
 
 import sympy as sp
@@ -20,15 +22,23 @@ PAR_BLOCK = 4096  # minimum rows per parallel chunk
 PAR_CHUNKS = 64  # chunks handed to prange (balanced over however many threads run)
 
 
+#: A build slower than this (seconds) reports each stage on stderr, so a long
+#: derivation says what it is doing; DERIVE_QUIET=1 silences it.
+PROGRESS_AFTER = 1.0
+
+
 class _Timer:
     def __init__(self):
         self.times = {}
-        self._t = time.perf_counter()
+        self._t = self._start = time.perf_counter()
+        self._quiet = os.environ.get("DERIVE_QUIET", "") not in ("", "0")
 
     def lap(self, name):
         t = time.perf_counter()
         self.times[name] = self.times.get(name, 0.0) + t - self._t
         self._t = t
+        if not self._quiet and t - self._start > PROGRESS_AFTER:
+            print(f"codegen: {name} done ({t - self._start:.1f} s so far)", file=sys.stderr, flush=True)
 
 
 def _ascii_name(s):
