@@ -12,7 +12,6 @@ is compiled as a data objective (mean over rows) and trained with Adam.
 
 Run:  python examples/backprop.py [--outdir DIR] [--no-plot]
 """
-import argparse
 import os
 import time
 
@@ -23,20 +22,9 @@ import codegen
 import derive
 import solvers
 from derive.ml import binary_cross_entropy, sigmoid
+from _script import example_parser, pyplot
 
 H = 3  # hidden units
-
-
-def pyplot():
-    """matplotlib.pyplot with a file-only backend, or None (with one line saying why)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: skipping the plots (pip install matplotlib)")
-        return None
-    return plt
 
 
 def network():
@@ -79,9 +67,7 @@ def xor_data(n, rng):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--outdir", default=".", help="where to save the PNG (default: .)")
-    ap.add_argument("--no-plot", action="store_true", help="print only, save no figures")
+    ap = example_parser(__doc__)
     args = ap.parse_args(argv)
 
     graph, loss, weights, (x1, x2, y), W = network()

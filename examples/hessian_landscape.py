@@ -9,7 +9,6 @@
 
 Run:  python examples/hessian_landscape.py [--outdir DIR] [--no-plot]
 """
-import argparse
 import math
 import os
 
@@ -19,20 +18,9 @@ import sympy as sp
 import codegen
 import derive
 import solvers
+from _script import example_parser, pyplot
 
 EPS = 1e-8  # "converged": f reduced by this factor
-
-
-def pyplot():
-    """matplotlib.pyplot with a file-only backend, or None (with one line saying why)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: skipping the plots (pip install matplotlib)")
-        return None
-    return plt
 
 
 def critical():
@@ -132,9 +120,7 @@ def plot(f, syms, rows, paths, outdir):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--outdir", default=".", help="where to save the PNG (default: .)")
-    ap.add_argument("--no-plot", action="store_true", help="print only, save no figures")
+    ap = example_parser(__doc__)
     args = ap.parse_args(argv)
     critical()
     f, syms, rows, paths = conditioning()

@@ -12,7 +12,6 @@ constraint has mu = 0).
 
 Run:  python examples/lagrange.py [--outdir DIR] [--no-plot]
 """
-import argparse
 import os
 
 import numpy as np
@@ -21,18 +20,7 @@ import sympy as sp
 import codegen
 import derive
 import solvers
-
-
-def pyplot():
-    """matplotlib.pyplot with a file-only backend, or None (with one line saying why)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: skipping the plots (pip install matplotlib)")
-        return None
-    return plt
+from _script import example_parser, pyplot
 
 
 def closest_point():
@@ -154,9 +142,7 @@ def plot(loss, ws, path, sweep, w_ols, outdir):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--outdir", default=".", help="where to save the PNG (default: .)")
-    ap.add_argument("--no-plot", action="store_true", help="print only, save no figures")
+    ap = example_parser(__doc__)
     args = ap.parse_args(argv)
     closest_point()
     box()

@@ -10,7 +10,6 @@ gradients keeps the iterate bouncing at a "noise floor"; decaying the rate remov
 
 Run:  python examples/learning_rate.py [--outdir DIR] [--no-plot]
 """
-import argparse
 import os
 
 import numpy as np
@@ -20,18 +19,7 @@ import codegen
 import derive
 import solvers
 from solvers import schedules
-
-
-def pyplot():
-    """matplotlib.pyplot with a file-only backend, or None (with one line saying why)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: skipping the plots (pip install matplotlib)")
-        return None
-    return plt
+from _script import example_parser, pyplot
 
 
 def part1():
@@ -138,9 +126,7 @@ def plot(out, scheds, steps, lr, outdir):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--outdir", default=".", help="where to save the PNG (default: .)")
-    ap.add_argument("--no-plot", action="store_true", help="print only, save no figures")
+    ap = example_parser(__doc__)
     args = ap.parse_args(argv)
     out = part1()
     scheds, steps, lr = part2()

@@ -14,7 +14,6 @@ so the minimum values can be compared digit by digit.
 
 Run:  python examples/logistic_regression.py [--outdir DIR] [--no-plot]
 """
-import argparse
 import os
 import time
 
@@ -24,20 +23,9 @@ import sympy as sp
 import codegen
 import solvers
 from derive.ml import softplus
+from _script import example_parser, pyplot
 
 C = 1.0
-
-
-def pyplot():
-    """matplotlib.pyplot with a file-only backend, or None (with one line saying why)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: skipping the plots (pip install matplotlib)")
-        return None
-    return plt
 
 
 def best_of(fn, repeats=5):
@@ -51,9 +39,7 @@ def best_of(fn, repeats=5):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--outdir", default=".", help="where to save the PNG (default: .)")
-    ap.add_argument("--no-plot", action="store_true", help="print only, save no figures")
+    ap = example_parser(__doc__)
     ap.add_argument("--all-features", action="store_true",
                     help="use all 30 features (slower first compile) instead of the 10 'mean' ones")
     args = ap.parse_args(argv)

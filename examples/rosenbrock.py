@@ -6,7 +6,6 @@ curvature (L-BFGS learns it, Newton computes it) follow the valley in a few doze
 
 Run:  python examples/rosenbrock.py [--outdir DIR] [--no-plot]
 """
-import argparse
 import os
 import time
 
@@ -16,6 +15,7 @@ import sympy as sp
 import codegen
 import derive
 import solvers
+from _script import example_parser, pyplot
 
 X0 = np.array([-1.2, 1.0])  # the classic start (Rosenbrock 1960)
 XSTAR = np.array([1.0, 1.0])
@@ -33,22 +33,8 @@ RUNS = [
 ]
 
 
-def pyplot():
-    """matplotlib.pyplot with a file-only backend, or None (with one line saying why)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: skipping the plots (pip install matplotlib)")
-        return None
-    return plt
-
-
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--outdir", default=".", help="where to save the PNGs (default: .)")
-    ap.add_argument("--no-plot", action="store_true", help="print only, save no figures")
+    ap = example_parser(__doc__)
     args = ap.parse_args(argv)
 
     x, y = sp.symbols("x y")

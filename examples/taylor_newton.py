@@ -12,7 +12,6 @@ the compiled Newton solver on Rosenbrock's function, then watch the error square
 
 Run:  python examples/taylor_newton.py [--outdir DIR] [--no-plot]
 """
-import argparse
 import os
 
 import numpy as np
@@ -21,18 +20,7 @@ import sympy as sp
 import codegen
 import derive
 import solvers
-
-
-def pyplot():
-    """matplotlib.pyplot with a file-only backend, or None (with one line saying why)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: skipping the plots (pip install matplotlib)")
-        return None
-    return plt
+from _script import example_parser, pyplot
 
 
 def part1():
@@ -125,9 +113,7 @@ def plot(f_line, curves, errs, outdir):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--outdir", default=".", help="where to save the PNG (default: .)")
-    ap.add_argument("--no-plot", action="store_true", help="print only, save no figures")
+    ap = example_parser(__doc__)
     args = ap.parse_args(argv)
     f_line, curves = part1()
     errs = part2()

@@ -118,6 +118,7 @@ def test_example_without_matplotlib(tmp_path):
     """Plots are optional: without matplotlib an example says so in one line and still succeeds."""
     path = EXAMPLES / "hessian_landscape.py"
     code = ("import sys, runpy; sys.modules['matplotlib'] = None; "  # None makes the import fail
+            f"sys.path.insert(0, {str(EXAMPLES)!r}); "  # as `python examples/x.py` sets sys.path[0]
             f"sys.argv = [{str(path)!r}, '--outdir', {str(tmp_path)!r}]; "
             f"runpy.run_path({str(path)!r}, run_name='__main__')")
     proc = _run(["-c", code], cwd=tmp_path)
