@@ -20,3 +20,15 @@ def pyplot():
         print("matplotlib is not installed: skipping the plots (pip install matplotlib)")
         return None
     return plt
+
+
+def save_figure(plt, fig, outdir, name):
+    """Lay out, save as outdir/name at 110 dpi, close, and say where it went."""
+    import os
+
+    fig.tight_layout()
+    path = os.path.join(outdir, name)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"saved {path}")
+    return path

@@ -22,7 +22,7 @@ import codegen
 import derive
 import solvers
 from derive.ml import binary_cross_entropy, sigmoid
-from _script import example_parser, pyplot
+from _script import example_parser, pyplot, save_figure
 
 H = 3  # hidden units
 
@@ -159,11 +159,7 @@ def plot(runs, X, Y, outdir):
     bx.contour(gx, gy, p, levels=[0.5], colors="k")
     bx.scatter(X[:, 0], X[:, 1], c=Y, cmap="RdBu_r", s=8, edgecolors="k", linewidths=0.2)
     bx.set(xlabel="x1", ylabel="x2", title="P(y = 1) and the decision boundary")
-    fig.tight_layout()
-    path = os.path.join(outdir, "backprop.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    print(f"saved {path}")
+    save_figure(plt, fig, outdir, "backprop.png")
 
 
 if __name__ == "__main__":

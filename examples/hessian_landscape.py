@@ -18,7 +18,7 @@ import sympy as sp
 import codegen
 import derive
 import solvers
-from _script import example_parser, pyplot
+from _script import example_parser, pyplot, save_figure
 
 EPS = 1e-8  # "converged": f reduced by this factor
 
@@ -112,11 +112,7 @@ def plot(f, syms, rows, paths, outdir):
     bx.set(xlabel="condition number kappa", ylabel=f"GD iterations to f/f0 < {EPS:g}",
            title="iterations grow linearly with kappa")
     bx.legend(fontsize=8)
-    fig.tight_layout()
-    out = os.path.join(outdir, "hessian_landscape.png")
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    print(f"saved {out}")
+    save_figure(plt, fig, outdir, "hessian_landscape.png")
 
 
 def main(argv=None):

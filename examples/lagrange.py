@@ -20,7 +20,7 @@ import sympy as sp
 import codegen
 import derive
 import solvers
-from _script import example_parser, pyplot
+from _script import example_parser, pyplot, save_figure
 
 
 def closest_point():
@@ -134,11 +134,7 @@ def plot(loss, ws, path, sweep, w_ols, outdir):
     bx.legend(fontsize=8)
     bx.set(xlabel="budget t", ylabel="multiplier mu = penalty weight",
            title="the same path, two parametrisations")
-    fig.tight_layout()
-    out = os.path.join(outdir, "lagrange.png")
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    print(f"saved {out}")
+    save_figure(plt, fig, outdir, "lagrange.png")
 
 
 def main(argv=None):

@@ -19,7 +19,7 @@ import codegen
 import derive
 import solvers
 from solvers import schedules
-from _script import example_parser, pyplot
+from _script import example_parser, pyplot, save_figure
 
 
 def part1():
@@ -118,11 +118,7 @@ def plot(out, scheds, steps, lr, outdir):
         bx.plot(k, [s(int(i), lr) for i in k], label=name)
     bx.set(xlabel="step", ylabel="learning rate", title="schedules")
     bx.legend(fontsize=8)
-    fig.tight_layout()
-    path = os.path.join(outdir, "learning_rate.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    print(f"saved {path}")
+    save_figure(plt, fig, outdir, "learning_rate.png")
 
 
 def main(argv=None):

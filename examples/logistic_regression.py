@@ -23,7 +23,7 @@ import sympy as sp
 import codegen
 import solvers
 from derive.ml import softplus
-from _script import example_parser, pyplot
+from _script import example_parser, pyplot, save_figure
 
 C = 1.0
 
@@ -130,11 +130,7 @@ def plot(results, f_star, outdir):
         ax.loglog(np.arange(1, len(gap) + 1), gap, label=f"{method} ({r.nit} it)")
     ax.set(xlabel="iteration + 1", ylabel="f - f(sklearn)", title="logistic regression: optimality gap")
     ax.legend()
-    fig.tight_layout()
-    path = os.path.join(outdir, "logistic_regression.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    print(f"saved {path}")
+    save_figure(plt, fig, outdir, "logistic_regression.png")
 
 
 if __name__ == "__main__":

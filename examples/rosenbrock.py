@@ -15,7 +15,7 @@ import sympy as sp
 import codegen
 import derive
 import solvers
-from _script import example_parser, pyplot
+from _script import example_parser, pyplot, save_figure
 
 X0 = np.array([-1.2, 1.0])  # the classic start (Rosenbrock 1960)
 XSTAR = np.array([1.0, 1.0])
@@ -101,11 +101,7 @@ def plot(results, f, xy, outdir):
     ax.legend(loc="lower right", fontsize=8)
     bx.set(xscale="symlog", xlabel="iteration", ylabel="f(x_k)", title="convergence")
     bx.legend(fontsize=8)
-    fig.tight_layout()
-    out = os.path.join(outdir, "rosenbrock.png")
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    print(f"saved {out}")
+    save_figure(plt, fig, outdir, "rosenbrock.png")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import sympy as sp
 import codegen
 import derive
 import solvers
-from _script import example_parser, pyplot
+from _script import example_parser, pyplot, save_figure
 
 
 def part1():
@@ -105,11 +105,7 @@ def plot(f_line, curves, errs, outdir):
     ax.legend(fontsize=8)
     bx.semilogy(np.maximum(errs, 1e-17), "o-")
     bx.set(xlabel="Newton iteration", ylabel="|x_k - x*|", title="Newton on Rosenbrock")
-    fig.tight_layout()
-    path = os.path.join(outdir, "taylor_newton.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    print(f"saved {path}")
+    save_figure(plt, fig, outdir, "taylor_newton.png")
 
 
 def main(argv=None):
