@@ -1,26 +1,38 @@
 """Exceptions raised by codegen; each names the function, symbol, argument or shape at fault."""
 
-__all__ = ["CodegenError", "UnsupportedFunctionError", "UnknownSymbolError", "ArgumentError"]
+__all__ = ["CodegenError", "UnsupportedFunctionError", "UnknownSymbolError", "ArgumentError",
+           "ConstantRangeError", "CacheDirError"]
 
 
 class CodegenError(Exception):
     """Base class of every error codegen raises on purpose."""
 
 
-class UnsupportedFunctionError(CodegenError, ValueError, TypeError):
-    """An expression uses a function the Numba printer cannot translate.
+def _short(expr, limit=120):
+    text = str(expr)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
-    ``function`` holds the offending function's name.
+
+class UnsupportedFunctionError(CodegenError, ValueError, TypeError):
+    """An expression uses a function codegen cannot translate (or cannot differentiate into
+    functions it can translate).
+
+    ``function`` holds the name of the function as the user wrote it, ``expr`` the
+    application it was found in, ``reason`` why it is refused when it is printable itself
+    (e.g. its derivative needs a function that has no Numba translation).
     """
 
-    def __init__(self, function, expr=None):
+    def __init__(self, function, expr=None, reason=None):
+        from .printer import supported_functions  # printer imports this module
+
         self.function = str(function)
         self.expr = expr
-        where = "" if expr is None else f" in {expr}"
+        self.reason = reason
+        where = "" if expr is None else f" in {_short(expr)}"
+        why = "" if not reason else f": {reason}"
         super().__init__(
-            f"function {self.function!r}{where} is not supported by the codegen printer; "
-            "rewrite it with supported functions (math functions, Piecewise, Heaviside, "
-            "Max/Min, Abs, sign, erf, derive.ml.sigmoid/softplus/relu/logsumexp)")
+            f"function {self.function!r}{where} is not supported by codegen{why}; "
+            f"supported: {', '.join(supported_functions())}; rewrite the expression with these")
 
 
 class UnknownSymbolError(CodegenError, ValueError):
@@ -33,5 +45,21 @@ class UnknownSymbolError(CodegenError, ValueError):
             "declare it in one of them (or substitute a value)")
 
 
+class ConstantRangeError(CodegenError, ValueError):
+    """A numeric constant of the expression lies outside the float64 range."""
+
+    def __init__(self, constant):
+        self.constant = constant
+        super().__init__(
+            f"constant {_short(constant, 60)} is outside the float64 range (|c| > 1.8e308) "
+            "and cannot appear in compiled kernels; rescale the expression")
+
+
 class ArgumentError(CodegenError, ValueError):
-    """A runtime argument (x, v, params, a data array, rows) has the wrong shape or type."""
+    """An argument (x, v, params, a data array, rows, an export path) is of the wrong shape,
+    type or value."""
+
+
+class CacheDirError(CodegenError, ValueError):
+    """The kernel cache directory cannot be used (not a directory, not writable, or writable by
+    other users); the message names the directory and what to do."""

@@ -13,7 +13,7 @@ import time
 import sympy as sp
 
 from .derivatives import _Differ, gradient, hessian_upper, jacobian_sparse
-from .printer import NumbaPrinter, expand_exp_sharing, prelude
+from .printer import NumbaPrinter, check_supported, expand_exp_sharing, prelude, steps_ae
 from .rewrite import stabilize
 
 __all__ = ["objective_source", "vector_source"]
@@ -335,6 +335,8 @@ def objective_source(f, wrt, params, data, reduce="sum", order=2, jit=True, stab
     """
     tm = _Timer()
     n = len(wrt)
+    # On the user's expression, before any derivative: errors name the user's function.
+    check_supported([f], wrt, order)
     header = _header("objective", wrt, params, data, jit,
                      ["", f"n = {n}, reduce = {reduce!r}, Hessian order = {order}"])
     rmap = _real_map(wrt, params, data)
@@ -343,6 +345,7 @@ def objective_source(f, wrt, params, data, reduce="sum", order=2, jit=True, stab
     if stable:
         f = stabilize(f)
         tm.lap("rewrite")
+    f = steps_ae(f)
     templates = []
     if not data and min_instances:
         templates, f = _templates(f, wrt, min_instances)
@@ -528,6 +531,7 @@ def vector_source(F, wrt, params, jit=True, stable=True):
     """Source of the kernel module of a vector function F (m outputs); returns (source, timings)."""
     tm = _Timer()
     n, m = len(wrt), len(F)
+    check_supported(F, wrt, order=1)
     header = _header("vector function", wrt, params, [], jit, ["", f"m = {m}, n = {n}"])
     rmap = _real_map(wrt, params, [])
     F = [e.xreplace(rmap) for e in F]
@@ -535,6 +539,7 @@ def vector_source(F, wrt, params, jit=True, stable=True):
     if stable:
         F = [stabilize(e) for e in F]
         tm.lap("rewrite")
+    F = [steps_ae(e) for e in F]
     J = jacobian_sparse(F, wrt, _Differ())
     tm.lap("jacobian")
     keys = list(J)  # row-major, columns ascending: CSR order

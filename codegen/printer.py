@@ -14,13 +14,21 @@ definitions :func:`prelude` emits at the top of every generated module.
 >>> print_expr(sp.exp(a) * b**2, {a: "x[0]", b: "x[1]"})
 '(x[1]*x[1])*math.exp(x[0])'
 """
+import math
+
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
-from .errors import UnknownSymbolError, UnsupportedFunctionError
+from .errors import ConstantRangeError, UnknownSymbolError, UnsupportedFunctionError
 
 __all__ = ["NumbaPrinter", "print_expr", "prelude", "HELPERS", "sigmoid_e", "softplus_e",
-           "expand_exp_sharing", "SUM_FASTMATH"]
+           "expand_exp_sharing", "SUM_FASTMATH", "floor_ae", "ceiling_ae", "steps_ae",
+           "check_supported", "supported_functions"]
+
+# Integers beyond this print as float literals: a float64 holds every integer up to 2**53
+# exactly, Numba cannot type a literal outside int64 ("Int value is too large"), and an
+# integer literal inside int64 can still overflow in integer arithmetic.
+_MAX_INT_LITERAL = 2**53
 
 # Helper kernels shared by every generated module.  Each is exact where the
 # naive formula overflows: sigmoid branches on the sign so exp never sees a
@@ -177,6 +185,36 @@ def expand_exp_sharing(expr):
     return expr.replace(sigmoid, lambda u: sigmoid_e(u, sp.exp(-sp.Abs(u))))
 
 
+class floor_ae(sp.Function):
+    """floor(z) whose derivative is 0 (true almost everywhere; a printing device, not for users).
+
+    floor and ceiling are replaced by these before differentiating, so f = floor(x)*x has
+    gradient floor(x), the value a numerical derivative needs; the jumps' point masses are
+    dropped, as for DiracDelta.
+    """
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sp.S.Zero
+
+
+class ceiling_ae(sp.Function):
+    """ceiling(z) whose derivative is 0 (see :class:`floor_ae`)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sp.S.Zero
+
+
+def steps_ae(expr):
+    """``expr`` with floor/ceiling replaced by :class:`floor_ae`/:class:`ceiling_ae`."""
+    if not expr.has(sp.floor, sp.ceiling):
+        return expr
+    return expr.replace(sp.floor, floor_ae).replace(sp.ceiling, ceiling_ae)
+
+
 def _unsupported(self, expr):
     raise UnsupportedFunctionError(type(expr).__name__, expr)
 
@@ -217,13 +255,25 @@ class NumbaPrinter(PythonCodePrinter):
             return "math.inf" if v > 0 else "(-math.inf)"
         return repr(v)
 
+    def _float_literal(self, expr):
+        """The correctly rounded float64 literal of an exact number; refuses an overflow."""
+        v = float(expr)
+        if not math.isfinite(v):
+            raise ConstantRangeError(expr)
+        v = repr(v)
+        return f"({v})" if v.startswith("-") else v
+
+    def _print_Integer(self, expr):
+        if -_MAX_INT_LITERAL <= expr.p <= _MAX_INT_LITERAL:
+            return str(expr.p)
+        return self._float_literal(expr)
+
     def _print_Rational(self, expr):
         # A float literal (correctly rounded, same as the division p/q) keeps
         # Numba's IR small: no runtime division node per constant.
         if expr.q == 1:
-            return str(expr.p)
-        v = repr(float(expr))
-        return f"({v})" if v.startswith("-") else v
+            return self._print_Integer(expr)
+        return self._float_literal(expr)
 
     def _print_Pow(self, expr, rational=False):
         # Small integer powers of a name as products: cheaper to compile and run.
@@ -275,7 +325,20 @@ class NumbaPrinter(PythonCodePrinter):
 
     def _print_float_arg(self, a):
         # Numba unifies max/min and tuple items by type: keep them all float.
+        if a.is_Rational:
+            return self._float_literal(a)
         return repr(float(a)) if a.is_Number else f"float({self._print(a)})"
+
+    def _print_floor(self, expr):
+        # math.floor returns an integer in Numba: float() keeps the arithmetic in float64
+        # (an int64 product could overflow silently).
+        return f"float(math.floor({self._print(expr.args[0])}))"
+
+    def _print_ceiling(self, expr):
+        return f"float(math.ceil({self._print(expr.args[0])}))"
+
+    _print_floor_ae = _print_floor
+    _print_ceiling_ae = _print_ceiling
 
     # --- derive.ml functions ---------------------------------------------------
     def _print_sigmoid(self, expr):
@@ -328,3 +391,128 @@ def print_expr(expr, names, printer=None):
     """
     printer = printer or NumbaPrinter(names)
     return printer.doprint(sp.sympify(expr))
+
+
+# Functions printed by a method of NumbaPrinter rather than through known_functions.
+_EXTRA_SUPPORTED = ("Piecewise", "Heaviside", "sign", "DiracDelta", "floor", "ceiling",
+                    "sigmoid", "softplus", "relu", "logsumexp")
+# known_functions entries that are refused or are aliases (expm1, log1p, hypot ... are
+# sympy.codegen.cfunctions classes).
+_NOT_LISTED = ("factorial", "isinf", "isnan", "Sqrt", "ln")
+_supported = None
+
+
+def supported_functions():
+    """Sorted names of the functions codegen compiles (gamma and loggamma only of parameters
+    or data: their derivatives need polygamma, which has no Numba translation).
+
+    >>> "sin" in supported_functions() and "sigmoid" in supported_functions()
+    True
+    """
+    global _supported
+    if _supported is None:
+        names = {k for k in NumbaPrinter({}).known_functions
+                 if k not in _NOT_LISTED} | set(_EXTRA_SUPPORTED)
+        _supported = tuple(f"{k} (of params/data only)" if k in ("gamma", "loggamma") else k
+                           for k in sorted(names, key=str.lower))
+    return _supported
+
+
+class _ProbePrinter(NumbaPrinter):
+    """Prints any symbol as ``v``: used only to ask whether an expression is printable."""
+
+    def _print_Symbol(self, expr):
+        return "v"
+
+    _print_Dummy = _print_Symbol
+
+
+# Node types that are arithmetic or logic, not functions: checked through their arguments.
+_STRUCTURAL = (sp.Add, sp.Mul, sp.Pow, sp.Tuple, sp.core.relational.Relational,
+               sp.logic.boolalg.Boolean, sp.functions.elementary.piecewise.ExprCondPair)
+_MAX_PROBE_ARGS = 3  # partial derivatives taken in at most the first 3 arguments
+
+
+def _nodes(exprs):
+    """Each distinct subexpression once (shared subtrees are visited once)."""
+    seen = set()
+    stack = list(exprs)
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        yield n
+        stack.extend(n.args)
+
+
+def _probe(expr):
+    _ProbePrinter({}).doprint(steps_ae(expr))
+
+
+def _check_derivatives(node, order):
+    """Raise unless the partial derivatives of ``node``'s function up to ``order`` print."""
+    dummies = []
+    args = []
+    for a in node.args:
+        if isinstance(a, sp.Expr) and a.free_symbols:
+            d = sp.Dummy(f"u{len(dummies)}", real=True)
+            dummies.append(d)
+            args.append(d)
+        else:
+            args.append(a)
+    try:
+        g = steps_ae(node.func(*args))
+    except Exception:  # a function that cannot be applied to plain symbols: print check only
+        return
+    level = [g]
+    vs = dummies[:_MAX_PROBE_ARGS]
+    for _ in range(order):
+        level = [sp.diff(e, v) for e in level for v in vs]
+        for e in level:
+            try:
+                _probe(e)
+            except UnsupportedFunctionError as exc:
+                raise UnsupportedFunctionError(
+                    type(node).__name__, node,
+                    f"its derivative needs {exc.function!r}, which has no Numba "
+                    "translation") from None
+
+
+def check_supported(exprs, wrt=(), order=0):
+    """Raise :class:`~codegen.errors.UnsupportedFunctionError` naming the first function of
+    ``exprs`` (as the user wrote it) that codegen cannot print, or whose partial derivatives up
+    to ``order`` it cannot print where it depends on ``wrt``; raise
+    :class:`~codegen.errors.ConstantRangeError` for a constant beyond float64.
+
+    Runs before any differentiation, so the error names the user's function, not a
+    ``Derivative`` or ``polygamma`` that differentiating it would produce.
+
+    >>> x = sp.Symbol("x")
+    >>> check_supported([sp.sin(x) * sp.floor(x)], [x], order=2)
+    >>> check_supported([sp.gamma(x)], [x], order=1)
+    Traceback (most recent call last):
+    ...
+    codegen.errors.UnsupportedFunctionError: function 'gamma' in gamma(x) is not supported by codegen: its derivative needs 'polygamma', ...
+    """
+    wrtset = set(wrt)
+    reps = {}  # node class -> (a representative application, whether it depends on wrt)
+    for n in _nodes(exprs):
+        if n.is_Atom:
+            if n.is_Rational and not n.is_Integer or n.is_Integer and abs(n.p) > _MAX_INT_LITERAL:
+                if not math.isfinite(float(n)):
+                    raise ConstantRangeError(n)
+            elif n.is_Atom and not n.is_Symbol and not n.is_Number:
+                reps.setdefault(n.func, (n, False))  # I, zoo, pi ...: printed below
+            continue
+        if isinstance(n, _STRUCTURAL):
+            continue
+        rep = reps.get(n.func)
+        if rep is None or (not rep[1] and order and n.free_symbols & wrtset):
+            reps[n.func] = (n, bool(order and n.free_symbols & wrtset))
+    # Undefined functions first: in Derivative(h(x), x) the culprit is h.
+    items = sorted(reps.values(), key=lambda r: not isinstance(r[0], sp.core.function.AppliedUndef))
+    for node, dep in items:
+        _probe(node)
+        if dep and isinstance(node, sp.Function) and not isinstance(node, sp.Piecewise):
+            _check_derivatives(node, order)

@@ -109,3 +109,90 @@ def test_same_name_different_assumptions_are_different_symbols():
     a1, a2 = sp.Symbol("a"), sp.Symbol("a", positive=True)
     obj = codegen.compile(a1 * 2 + a2 * 3, [a1, a2], jit=False)
     assert obj.grad([1.0, 1.0]).tolist() == [2.0, 3.0]
+
+
+# --- issue 9, item 5: errors name the user's function; large constants print as floats -------
+
+k = sp.Symbol("k")
+
+
+@pytest.mark.parametrize("expr, name, detail", [
+    (sp.Function("mystery")(x) + x, "mystery", "mystery(x)"),
+    (sp.gamma(x) + x, "gamma", "polygamma"),  # printable, but its derivative is not
+    (sp.loggamma(x * y), "loggamma", "polygamma"),
+    (sp.exp(sp.Function("g")(x, y)), "g", "g(x, y)"),
+    (sp.Derivative(sp.Function("h")(x), x), "h", "h(x)"),
+])
+def test_compile_names_the_function_the_user_wrote(expr, name, detail):
+    with pytest.raises(UnsupportedFunctionError) as ei:
+        codegen.compile(expr, [x, y], jit=False)
+    assert ei.value.function == name
+    assert detail in str(ei.value)
+    assert "supported:" in str(ei.value) and "sin" in str(ei.value)
+
+
+def test_vector_compile_names_the_function_the_user_wrote():
+    with pytest.raises(UnsupportedFunctionError) as ei:
+        codegen.compile_vector([x * y, sp.Function("mystery")(y)], [x, y], jit=False)
+    assert ei.value.function == "mystery"
+
+
+def test_unsupported_function_is_refused_before_differentiating(monkeypatch):
+    calls = []
+    import codegen.generate as gen
+    monkeypatch.setattr(gen, "gradient", lambda *a, **kw: calls.append(1) or [])
+    with pytest.raises(UnsupportedFunctionError):
+        codegen.compile(sp.Function("mystery")(x) + x, [x], jit=False)
+    assert not calls
+
+
+def test_function_of_params_only_needs_no_derivative():
+    # gamma(k) is never differentiated (k is a parameter): it compiles, and its value is right
+    obj = codegen.compile(sp.gamma(k) * x**2, [x], params=[k], jit=False)
+    assert obj.value([3.0], [4.5]) == pytest.approx(9 * math.gamma(4.5), rel=1e-14)
+    assert obj.grad([3.0], [4.5])[0] == pytest.approx(6 * math.gamma(4.5), rel=1e-14)
+
+
+def test_gamma_with_order_one_needs_polygamma_too():
+    # d gamma / dx = gamma(x) polygamma(0, x): refused for order=1 as for order=2
+    with pytest.raises(UnsupportedFunctionError, match="gamma"):
+        codegen.compile(sp.gamma(x), [x], jit=False, order=1)
+
+
+def test_floor_and_ceiling_have_zero_derivative_almost_everywhere():
+    f = sp.floor(x) * x + sp.ceiling(y) * y**2
+    obj = codegen.compile(f, [x, y], jit=False)
+    for v in ([2.5, -1.25], [-3.7, 0.4]):
+        sub = {x: v[0], y: v[1]}
+        assert obj.value(v) == pytest.approx(float(f.subs(sub)), rel=1e-15)
+        # oracle: central differences away from the jumps
+        h = 1e-6
+        fd = [(obj.value(np.add(v, h * e)) - obj.value(np.subtract(v, h * e))) / (2 * h)
+              for e in np.eye(2)]
+        np.testing.assert_allclose(obj.grad(v), fd, rtol=1e-7)
+        np.testing.assert_allclose(obj.hess(v), [[0, 0], [0, 2 * math.ceil(v[1])]], atol=0)
+
+
+def test_large_integers_print_as_floats():
+    src = print_expr(2**70 * x + sp.floor(y) * 2**62 + x**(2**80), {x: "a", y: "b"})
+    ints = [int(t) for t in __import__("re").findall(r"(?<![\w.])\d+(?![\w.])", src)]
+    assert all(abs(i) <= 2**53 for i in ints), src
+
+
+def test_constant_outside_float_range_is_refused_with_its_value():
+    with pytest.raises(codegen.CodegenError, match="float64") as ei:
+        codegen.compile(sp.Integer(10)**400 * x, [x], jit=False)
+    assert isinstance(ei.value, ValueError)
+    with pytest.raises(codegen.CodegenError, match="float64"):
+        codegen.compile(sp.Rational(10**400, 3) * x, [x], jit=False)
+
+
+def test_large_integers_and_rationals_compile_with_numba():
+    # Numba cannot type an integer literal beyond int64 ("Int value is too large"), and
+    # floor(y) * 2**62 overflows int64 when floor returns an integer.
+    f = 2**70 * x + sp.Rational(2**70, 3) * x**2 + sp.floor(y) * 2**62 + sp.Rational(1, 3**500) * y
+    obj = codegen.compile(f, [x, y], order=1)
+    v = [1.5, 3.5]
+    ref = float(f.subs({x: v[0], y: v[1]}))
+    assert obj.value(v) == pytest.approx(ref, rel=1e-15)
+    np.testing.assert_allclose(obj.grad(v), [2**70 + 2 * 1.5 * 2**70 / 3, 3.0**-500], rtol=1e-15)
