@@ -7,6 +7,14 @@ returns a :class:`CompiledVectorFunction` with ``value``, ``jacobian`` and
 ``jacobian_sparse``; ``export`` writes the kernels as a standalone module;
 ``clear_cache`` empties the on-disk cache (``$DERIVE_CACHE_DIR``).
 
+The cache holds Python modules and Numba's pickled machine code, so it is trusted
+like ``site-packages``: it lives in your own cache directory
+(``~/.cache/derive-toolkit`` unless ``$DERIVE_CACHE_DIR`` or ``$XDG_CACHE_HOME``
+say otherwise), is created with mode 0700, and a directory that another user owns
+or can write is refused (:class:`CacheDirError`).  Never point it at a shared
+directory.  Its checksums detect torn or corrupted writes, not tampering.  The
+solver loops of :mod:`solvers` are cached in its ``solvers`` subdirectory.
+
 Raw kernels for other Numba code live in ``obj.jit``: each takes
 ``(x, *kargs)`` (``hessp`` takes ``(x, v, *kargs)``) with
 ``kargs = obj.pack_args(*args, rows=None)``, i.e. ``(p,)`` without data and
@@ -25,10 +33,11 @@ import numpy as np  # noqa: F401  (doctest namespace)
 
 from . import kernels
 from .cache import clear_cache
-from .errors import ArgumentError, CodegenError, UnknownSymbolError, UnsupportedFunctionError
+from .errors import (ArgumentError, CacheDirError, CodegenError, ConstantRangeError,
+                     UnknownSymbolError, UnsupportedFunctionError)
 from .export import export
 from .objective import CompiledObjective, CompiledVectorFunction, compile, compile_vector
 
 __all__ = ["kernels", "compile", "compile_vector", "export", "clear_cache", "CompiledObjective",
            "CompiledVectorFunction", "CodegenError", "UnsupportedFunctionError",
-           "UnknownSymbolError", "ArgumentError"]
+           "UnknownSymbolError", "ArgumentError", "ConstantRangeError", "CacheDirError"]

@@ -15,6 +15,8 @@ import tempfile
 
 import numpy as np  # noqa: F401  (used by the doctest)
 
+from .errors import ArgumentError
+
 __all__ = ["export"]
 
 
@@ -29,9 +31,20 @@ def export(compiled, path):
         "Do not edit: the file is a cache entry and is checksummed.",
         "Exported with codegen.export: needs only numpy and numba.", 1)
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ArgumentError(f"export path {path!r} is a directory; give a file name such as "
+                            f"{os.path.join(path, 'kernels.py')!r}")
     d = os.path.dirname(os.path.abspath(path))
     os.makedirs(d, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".py", dir=d)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(src)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(src)
+        os.replace(tmp, path)
+    except BaseException:
+        # Nothing half-written is left: the temporary file goes, the target is untouched.
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

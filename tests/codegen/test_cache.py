@@ -138,3 +138,131 @@ def test_export_standalone_module(tmp_path, rosen2):
                          timeout=300, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     assert json.loads(out.stdout.strip()) == [[802.0, -400.0], [-400.0, 200.0]]
+
+
+# --- issue 9, items 6 and 9: what the cache promises ------------------------------------------
+
+SMALL = textwrap.dedent("""
+    import json
+    import sympy as sp
+    import codegen
+    a = sp.Symbol("a")
+    obj = codegen.compile(sp.sin(a) + a**2, [a], order=1)
+    v = obj.value(__import__("numpy").array([0.5]))
+    st = obj.jit.value.stats
+    print(json.dumps({"built": bool(obj.build_times), "hits": sum(st.cache_hits.values()),
+                      "misses": sum(st.cache_misses.values()), "v": v}))
+""")
+
+
+def test_fingerprint_covers_every_source_of_derive_and_codegen():
+    names = {(p.parent.name, p.name) for p in cache._sources()}
+    for pkg in ("derive", "codegen"):
+        for p in (ROOT / pkg).glob("*.py"):
+            assert (pkg, p.name) in names, p
+    assert ("derive", "ml.py") in names and ("codegen", "kernels.py") in names
+
+
+def test_editing_derive_ml_changes_the_fingerprint(monkeypatch):
+    before = cache.fingerprint()
+    ml = (ROOT / "derive" / "ml.py").resolve()
+    real = Path.read_bytes
+
+    def edited(self):
+        data = real(self)
+        return data + b"\n# edited\n" if self.resolve() == ml else data
+
+    monkeypatch.setattr(Path, "read_bytes", edited)
+    monkeypatch.setattr(cache, "_fingerprint", None)
+    assert cache.fingerprint() != before
+
+
+def test_new_cache_dir_is_private(tmp_path, monkeypatch):
+    d = tmp_path / "new" / "cache"
+    monkeypatch.setenv("DERIVE_CACHE_DIR", str(d))
+    a = sp.Symbol("a")
+    codegen.compile(a**2, [a], jit=False)
+    assert (d.stat().st_mode & 0o777) == 0o700
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o770, 0o722])
+def test_cache_dir_writable_by_others_is_refused(tmp_path, monkeypatch, mode):
+    d = tmp_path / "shared"
+    d.mkdir()
+    a = sp.Symbol("a")
+    monkeypatch.setenv("DERIVE_CACHE_DIR", str(d))
+    codegen.compile(a**2 + 1, [a], jit=False)  # an entry that would be imported
+    cache._loaded.clear()
+    d.chmod(mode)
+    with pytest.raises(codegen.CacheDirError, match="writable by other users") as ei:
+        codegen.compile(a**2 + 1, [a], jit=False)
+    assert str(d) in str(ei.value)
+
+
+def test_cache_dir_owned_by_another_user_is_refused(tmp_path, monkeypatch):
+    d = tmp_path / "theirs"
+    d.mkdir(mode=0o700)
+    monkeypatch.setenv("DERIVE_CACHE_DIR", str(d))
+    monkeypatch.setattr(cache.os, "geteuid", lambda: os.stat(d).st_uid + 1)
+    a = sp.Symbol("a")
+    with pytest.raises(codegen.CacheDirError, match="owned by another user"):
+        codegen.compile(a**2 + 2, [a], jit=False)
+
+
+def test_cache_dir_that_is_a_file_gives_one_clear_error(tmp_path, monkeypatch):
+    f = tmp_path / "afile"
+    f.write_text("")
+    monkeypatch.setenv("DERIVE_CACHE_DIR", str(f))
+    a = sp.Symbol("a")
+    with pytest.raises(codegen.CacheDirError, match="not a directory") as ei:
+        codegen.compile(a**2 + 3, [a], jit=False)
+    assert str(f) in str(ei.value) and "DERIVE_CACHE_DIR" in str(ei.value)
+    assert isinstance(ei.value, ValueError)
+
+
+def test_read_only_cache_dir_gives_one_clear_error(tmp_path, monkeypatch):
+    d = tmp_path / "ro"
+    d.mkdir(mode=0o500)
+    monkeypatch.setenv("DERIVE_CACHE_DIR", str(d))
+
+    def denied(*a, **k):  # as root, chmod alone does not stop a write
+        raise PermissionError(13, "Permission denied", str(d))
+
+    monkeypatch.setattr(cache.tempfile, "mkstemp", denied)
+    a = sp.Symbol("a")
+    with pytest.raises(codegen.CacheDirError, match="cannot write") as ei:
+        codegen.compile(a**2 + 4, [a], jit=False)
+    assert str(d) in str(ei.value)
+
+
+def test_garbage_numba_index_files_are_rebuilt(env):
+    first = _run(env, SMALL)
+    assert first["misses"] >= 1
+    pyc = Path(env["DERIVE_CACHE_DIR"]) / "__pycache__"
+    files = list(pyc.glob("*.nbi")) + list(pyc.glob("*.nbc"))
+    assert files
+    for p in files:
+        p.write_bytes(b"\x80\x05garbage, not a pickle")
+    second = _run(env, SMALL)  # failed with UnpicklingError in every later run
+    assert second["v"] == first["v"] and second["misses"] >= 1
+    third = _run(env, SMALL)  # and the rebuilt entries are used again
+    assert third["hits"] >= 1 and third["misses"] == 0 and third["v"] == first["v"]
+
+
+def test_export_to_a_directory_is_refused_and_leaves_nothing(tmp_path, rosen2):
+    with pytest.raises(codegen.ArgumentError, match="directory") as ei:
+        codegen.export(rosen2[0], tmp_path)
+    assert str(tmp_path) in str(ei.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_write_error_leaves_no_temp_file(tmp_path, rosen2, monkeypatch):
+    ex = sys.modules["codegen.export"]  # the attribute codegen.export is the function
+
+    def fail(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ex.os, "replace", fail)
+    with pytest.raises(OSError):
+        codegen.export(rosen2[0], tmp_path / "k.py")
+    assert list(tmp_path.iterdir()) == []
