@@ -22,7 +22,14 @@ variables, as libsvm's shrinking does, without moving data.)
 
 so the SMO solver (``solvers.smo``) calls it from nopython code as a
 first-class function; one compiled solver serves every kernel and Numba's
-on-disk cache stays valid across processes.
+on-disk cache stays valid across processes. :func:`precomputed_kernel` is the
+same interface over a Gram matrix given as X (``row`` reads X[i, idx[k]]); it
+serves precomputed and scikit-learn-style callable kernels without compiling
+anything per kernel.
+
+A kernel given as text (``inner_product_kernel("exp(-gamma*(xx - 2*xz + zz))")``)
+is read by ``derive.parse_formula``, which builds SymPy objects from a whitelist
+and never evaluates the text.
 
 >>> import numpy as np
 >>> k = standard_kernel("rbf")
@@ -35,7 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-from numba import types
+from numba import njit, types
 
 from .cache import load_module
 from .errors import CodegenError
@@ -44,7 +51,8 @@ from .printer import prelude, print_expr
 __all__ = [
     "CompiledKernel", "KernelError", "ROW_SIGNATURE", "XZ", "XX", "ZZ", "GAMMA", "COEF0",
     "STANDARD_KERNELS", "standard_kernel", "standard_kernel_expr", "inner_product_kernel",
-    "pairwise_kernel", "kernel_from_callable", "as_kernel",
+    "pairwise_kernel", "kernel_from_callable", "as_kernel", "precomputed_kernel", "traced",
+    "TracedKernel", "is_symbolic",
 ]
 
 #: Scalars of an inner-product kernel: <x,z>, <x,x>, <z,z>.
@@ -134,11 +142,18 @@ class CompiledKernel:
     def __reduce__(self):
         # pickles as its SymPy definition; unpickling rebuilds (or reloads from the
         # on-disk cache) the compiled module
+        if self.kind == "precomputed":
+            return (precomputed_kernel, ())
         pv = None if self.param_values is None else self.param_values.tolist()
         if self.kind == "inner":
             return (inner_product_kernel, (self.expr, self.params, pv, self.name))
         x, z = self._variables
         return (pairwise_kernel, (self.expr, x, z, self.params, pv, self.name))
+
+    def _dense(self, A):
+        A = np.ascontiguousarray(A, dtype=np.float64)
+        # a read-only array is another Numba type: copy rather than compile again
+        return A if A.flags.writeable else A.copy()
 
     def check_features(self, n_features):
         """Raise KernelError if a pairwise kernel was built for another dimension."""
@@ -161,8 +176,10 @@ class CompiledKernel:
 
     def matrix(self, A, B, params=None):
         """Dense float64 kernel block K[a, b] = K(A[a], B[b])."""
-        A = np.ascontiguousarray(A, dtype=np.float64)
-        B = np.ascontiguousarray(B, dtype=np.float64)
+        if self.kind == "precomputed":
+            raise KernelError("a precomputed kernel has no formula to evaluate: its matrix is "
+                              "the Gram matrix the caller passes")
+        A, B = self._dense(A), self._dense(B)
         self.check_features(A.shape[1])
         p = self.param_array(params)
         out = np.empty((A.shape[0], B.shape[0]))
@@ -174,8 +191,10 @@ class CompiledKernel:
         return out
 
     def diag(self, X, params=None):
-        """K(x_i, x_i) for every row of X."""
-        X = np.ascontiguousarray(X, dtype=np.float64)
+        """K(x_i, x_i) for every row of X (the diagonal of X for a precomputed kernel)."""
+        X = self._dense(X)
+        if self.kind == "precomputed":
+            return np.ascontiguousarray(np.diagonal(X), dtype=np.float64)
         p = self.param_array(params)
         out = np.empty(X.shape[0])
         if self.kind == "inner":
@@ -272,6 +291,22 @@ def pair_diag(X, p, out):
 '''
 
 
+def _as_expr(expr, symbols, what):
+    """A kernel given as SymPy, a number, or text read by ``derive.parse_formula`` (never
+    evaluated); ``symbols`` maps the names the text may use to the kernel's symbols."""
+    if isinstance(expr, str):
+        from derive import FormulaError, parse_formula  # noqa: PLC0415  (derive is SymPy only)
+        try:
+            return parse_formula(expr, what=what, symbols={str(s): s for s in symbols})
+        except FormulaError as exc:
+            raise KernelError(str(exc)) from exc
+    try:
+        return sp.sympify(expr, strict=True)
+    except sp.SympifyError as exc:
+        raise KernelError(f"{what} must be a SymPy expression, a number or formula text, got "
+                          f"{type(expr).__name__}") from exc
+
+
 def _check_params(params):
     params = tuple(params)
     for s in params:
@@ -285,13 +320,15 @@ def _check_params(params):
 def inner_product_kernel(expr, params=(), param_values=None, name="inner"):
     """Compile a kernel given as a SymPy expression in XZ=<x,z>, XX=<x,x>, ZZ=<z,z>.
 
+    ``expr`` may also be text in ``xz, xx, zz`` and the parameters' names.
+
     >>> import sympy as sp
     >>> k = inner_product_kernel((XZ + 1) ** 2, name="quad")
     >>> k.matrix([[1.0, 2.0]], [[3.0, 1.0]])
     array([[36.]])
     """
-    expr = sp.sympify(expr)
     params = _check_params(params)
+    expr = _as_expr(expr, (XZ, XX, ZZ) + params, "inner-product kernel")
     names = {XZ: "xz", XX: "xx", ZZ: "zz"}
     names.update({s: f"p[{k}]" for k, s in enumerate(params)})
     extra = expr.free_symbols - set(names)
@@ -314,7 +351,8 @@ def pairwise_kernel(expr, x, z, params=(), param_values=None, name="pairwise"):
     >>> k.matrix([[1.0, 2.0]], [[3.0, 1.0]])
     array([[36.]])
     """
-    expr = sp.sympify(expr)
+    expr = _as_expr(expr, tuple(s for s in tuple(x) + tuple(z) + tuple(params)
+                                if isinstance(s, sp.Symbol)), "pairwise kernel")
     if isinstance(expr, sp.MatrixBase):
         if expr.shape != (1, 1):
             raise KernelError(f"kernel must be scalar, got a {expr.shape} matrix")
@@ -391,9 +429,88 @@ def as_kernel(spec, n_features):
         return inner_product_kernel(spec, params=params, name="sympy")
     if isinstance(spec, tuple) and len(spec) == 3:
         expr, x, z = spec
-        params = tuple(s for s in (GAMMA, COEF0) if s in sp.sympify(expr).free_symbols)
+        expr = _as_expr(expr, tuple(s for s in tuple(x) + tuple(z) if isinstance(s, sp.Symbol))
+                        + (GAMMA, COEF0), "pairwise kernel")
+        params = tuple(s for s in (GAMMA, COEF0) if s in expr.free_symbols)
         return pairwise_kernel(expr, x, z, params=params, name="sympy")
+    if isinstance(spec, TracedKernel):
+        return kernel_from_callable(spec.fn, n_features, name=spec.name)
     if callable(spec):
         return kernel_from_callable(spec, n_features)
     raise KernelError(f"kernel must be a name, CompiledKernel, SymPy expression, "
                       f"(expr, x, z) tuple or callable, got {type(spec).__name__}")
+
+
+class TracedKernel:
+    """A Python function ``fn(x, z)`` of SymPy column vectors, to be traced and compiled
+    once the data's dimension is known (see :func:`traced`). Deliberately not callable,
+    so that ``solvers.svm.SVC`` tells it from a scikit-learn kernel ``k(X, Y)``."""
+
+    def __init__(self, fn, name=None):
+        if not callable(fn):
+            raise KernelError(f"traced() needs a function fn(x, z), got {type(fn).__name__}")
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", "traced")
+
+    def __repr__(self):
+        return f"traced({self.name})"
+
+
+def traced(fn, name=None):
+    """Mark ``fn(x, z)`` as a SymPy kernel: ``SVC(kernel=traced(fn))`` traces it with SymPy
+    vectors of the data's dimension and compiles it (a plain callable given to ``SVC`` is a
+    scikit-learn kernel ``k(X, Y) -> Gram matrix`` instead).
+
+    >>> k = as_kernel(traced(lambda x, z: (x.dot(z) + 1) ** 2), 2)
+    >>> k.matrix([[1.0, 2.0]], [[3.0, 1.0]])
+    array([[36.]])
+    """
+    return TracedKernel(fn, name)
+
+
+def is_symbolic(spec):
+    """True for the kernel specs this module compiles from SymPy (``as_kernel`` takes them
+    besides plain callables): a CompiledKernel, a SymPy expression, an (expr, x, z) tuple,
+    or a ``traced`` function.
+
+    >>> is_symbolic(XZ + 1), is_symbolic(traced(lambda x, z: x.dot(z))), is_symbolic(len)
+    (True, True, False)
+    """
+    return (isinstance(spec, (CompiledKernel, TracedKernel, sp.Basic))
+            or (isinstance(spec, tuple) and len(spec) == 3))
+
+
+def _gram_row(G, sqn, p, i, idx, start, stop, out):
+    for k in range(start, stop):
+        out[k] = G[i, idx[k]]
+
+
+class _GramModule:
+    """The compiled parts of a precomputed kernel: only the row function."""
+
+    def __init__(self, row):
+        self.row = row
+
+
+_PRECOMPUTED = []
+
+
+def precomputed_kernel():
+    """The kernel whose data X is the Gram matrix itself: ``row`` reads X[i, idx[k]].
+
+    Compiled once (and cached on disk) for every precomputed or scikit-learn-style callable
+    kernel: those reach the solver as Gram matrices, so a new kernel costs no compile.
+
+    >>> import numpy as np
+    >>> k = precomputed_kernel()
+    >>> out = np.zeros(2, np.float32)
+    >>> k.row(np.array([[4.0, 1.0], [1.0, 9.0]]), np.zeros(2), np.zeros(0), 1,
+    ...       np.array([1, 0]), 0, 2, out)
+    >>> out.tolist(), k.diag(np.array([[4.0, 1.0], [1.0, 9.0]])).tolist()
+    ([9.0, 1.0], [4.0, 9.0])
+    """
+    if not _PRECOMPUTED:
+        row = njit(ROW_SIGNATURE, cache=True)(_gram_row)
+        _PRECOMPUTED.append(CompiledKernel(None, "precomputed", (), None, None,
+                                           _GramModule(row), "precomputed"))
+    return _PRECOMPUTED[0]

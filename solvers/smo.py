@@ -1,7 +1,9 @@
 """SMO decomposition for the soft-margin SVM dual, in Numba nopython code.
 
-Solves  min_a  f(a) = 1/2 a^T Q a - e^T a   s.t.  y^T a = 0,  0 <= a_i <= C,
+Solves  min_a  f(a) = 1/2 a^T Q a - e^T a   s.t.  y^T a = 0,  0 <= a_i <= C_i,
 with Q_ij = y_i y_j K(x_i, x_j), which is the SVM dual  max  e^T a - 1/2 a^T Q a.
+The bound C_i may differ per sample (libsvm's weighted C: class weights times
+sample weights); the two-variable step clips to each variable's own box.
 
 The algorithm is the one libsvm made standard (Chang & Lin, "LIBSVM: a library
 for support vector machines", ACM TIST 2011, Sec. 4), written from the papers:
@@ -75,11 +77,11 @@ class SMOResult:
 
 
 @njit(cache=True, inline='always')
-def _set_status(t, C, y, alpha, status, up_pen, low_pen):
+def _set_status(t, Cv, y, alpha, status, up_pen, low_pen):
     """Bound status of variable t and its membership penalties: up_pen[t] = 0 if
     t is in I_up = {t: y_t a_t may grow} else -inf; low_pen likewise for I_low."""
     a = alpha[t]
-    if a >= C:
+    if a >= Cv[t]:
         st = _UPPER
     elif a <= 0.0:
         st = _LOWER
@@ -136,11 +138,12 @@ def _get_row(p, length, X, sqn, params, krow, orig, rows, slot_of, slot_pos, slo
 
 
 @njit(cache=True)
-def _swap_variables(p, q, orig, y, alpha, g, gbar, status, up_pen, low_pen, QD, slot_of,
+def _swap_variables(p, q, orig, y, Cv, alpha, g, gbar, status, up_pen, low_pen, QD, slot_of,
                     slot_pos):
     """Exchange positions p < q of every per-variable array (cached rows: _swap_rows)."""
     orig[p], orig[q] = orig[q], orig[p]
     y[p], y[q] = y[q], y[p]
+    Cv[p], Cv[q] = Cv[q], Cv[p]
     alpha[p], alpha[q] = alpha[q], alpha[p]
     g[p], g[q] = g[q], g[p]
     gbar[p], gbar[q] = gbar[q], gbar[p]
@@ -261,7 +264,7 @@ def _reconstruct_gradient(A, alpha, y, g, gbar, status, X, sqn, params, krow, or
 
 
 @njit(cache=True)
-def _shrink(A, unshrunk, tol, alpha, y, g, gbar, status, up_pen, low_pen, QD, X, sqn, params,
+def _shrink(A, unshrunk, tol, alpha, y, Cv, g, gbar, status, up_pen, low_pen, QD, X, sqn, params,
             krow, orig, rows, slot_of, slot_pos, slot_len, stamp, ctr, swaps):
     """One shrinking pass; returns (new active size, unshrunk flag)."""
     l = y.shape[0]
@@ -284,7 +287,7 @@ def _shrink(A, unshrunk, tol, alpha, y, g, gbar, status, up_pen, low_pen, QD, X,
             while A > k:
                 if not ((up_pen[A] < 0.0 and -g[A] > gmax1)
                         or (low_pen[A] < 0.0 and g[A] > gmax2)):
-                    _swap_variables(k, A, orig, y, alpha, g, gbar, status, up_pen, low_pen,
+                    _swap_variables(k, A, orig, y, Cv, alpha, g, gbar, status, up_pen, low_pen,
                                     QD, slot_of, slot_pos)
                     swaps[n_swaps, 0] = k
                     swaps[n_swaps, 1] = A
@@ -297,9 +300,10 @@ def _shrink(A, unshrunk, tol, alpha, y, g, gbar, status, up_pen, low_pen, QD, X,
     return A, unshrunk
 
 
-def _smo_impl(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shrinking):
+def _smo_impl(X, sqn, params, krow, y_in, QD_in, C_in, tol, n_slots, max_iter, shrinking):
     l = X.shape[0]
     y = y_in.copy()
+    Cv = C_in.copy()         # per-variable upper bounds, permuted with the positions
     QD = QD_in.copy()
     orig = np.arange(l)
     alpha = np.zeros(l)
@@ -311,7 +315,7 @@ def _smo_impl(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shri
     up_pen = np.zeros(l)
     low_pen = np.zeros(l)
     for t in range(l):
-        _set_status(t, C, y, alpha, status, up_pen, low_pen)
+        _set_status(t, Cv, y, alpha, status, up_pen, low_pen)
     rows = np.empty((n_slots, l), np.float32)
     slot_of = -np.ones(l, np.int64)
     slot_pos = -np.ones(n_slots, np.int64)
@@ -338,7 +342,7 @@ def _smo_impl(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shri
         if counter == 0:
             counter = min(l, 1000)
             if shrinking:
-                A, unshrunk = _shrink(A, unshrunk, tol, alpha, y, g, gbar, status, up_pen,
+                A, unshrunk = _shrink(A, unshrunk, tol, alpha, y, Cv, g, gbar, status, up_pen,
                                       low_pen, QD, X, sqn, params, krow, orig, rows, slot_of,
                                       slot_pos, slot_len, stamp, ctr, swaps)
                 fresh = False
@@ -381,6 +385,9 @@ def _smo_impl(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shri
         if quad <= 0.0:
             quad = _TAU
         # analytic minimiser of f along the feasible direction, clipped to the box
+        # [0, C_i] x [0, C_j] (libsvm's Solver::Solve, Chang & Lin 2011, Sec. 4.1.2)
+        Ci = Cv[i]
+        Cj = Cv[j]
         if y[i] != y[j]:
             delta = (-Gi - Gj) / quad
             diff = ai - aj
@@ -393,40 +400,40 @@ def _smo_impl(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shri
             elif ai < 0.0:
                 ai = 0.0
                 aj = -diff
-            if diff > 0.0:
-                if ai > C:
-                    ai = C
-                    aj = C - diff
-            elif aj > C:
-                aj = C
-                ai = C + diff
+            if diff > Ci - Cj:
+                if ai > Ci:
+                    ai = Ci
+                    aj = Ci - diff
+            elif aj > Cj:
+                aj = Cj
+                ai = Cj + diff
         else:
             delta = (Gi - Gj) / quad
             total = ai + aj
             ai -= delta
             aj += delta
-            if total > C:
-                if ai > C:
-                    ai = C
-                    aj = total - C
-                if aj > C:
-                    aj = C
-                    ai = total - C
-            else:
-                if aj < 0.0:
-                    aj = 0.0
-                    ai = total
-                if ai < 0.0:
-                    ai = 0.0
-                    aj = total
+            if total > Ci:
+                if ai > Ci:
+                    ai = Ci
+                    aj = total - Ci
+            elif aj < 0.0:
+                aj = 0.0
+                ai = total
+            if total > Cj:
+                if aj > Cj:
+                    aj = Cj
+                    ai = total - Cj
+            elif ai < 0.0:
+                ai = 0.0
+                aj = total
         alpha[i] = ai
         alpha[j] = aj
         ci = y[i] * (ai - ai_old)
         cj = y[j] * (aj - aj_old)
         ui = status[i] == _UPPER
         uj = status[j] == _UPPER
-        _set_status(i, C, y, alpha, status, up_pen, low_pen)
-        _set_status(j, C, y, alpha, status, up_pen, low_pen)
+        _set_status(i, Cv, y, alpha, status, up_pen, low_pen)
+        _set_status(j, Cv, y, alpha, status, up_pen, low_pen)
         # gradient update fused with the first half of the next working-set selection
         gmax = -np.inf
         inext = -1
@@ -447,7 +454,7 @@ def _smo_impl(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shri
             if was_upper != now_upper:
                 Kt = rows[_get_row(t, l, X, sqn, params, krow, orig, rows, slot_of, slot_pos,
                                    slot_len, stamp, ctr)]
-                c = C * y[t] if now_upper else -C * y[t]
+                c = Cv[t] * y[t] if now_upper else -Cv[t] * y[t]
                 for s in range(l):
                     gbar[s] += c * Kt[s]
         i = inext
@@ -496,7 +503,7 @@ def _smo_impl(X, sqn, params, krow, y_in, QD_in, C, tol, n_slots, max_iter, shri
 # The kernel row is a first-class function type, so one compiled solver serves every
 # kernel and stays in Numba's on-disk cache; compiled on first use, not at import.
 _SMO_SIGNATURE = (types.float64[:, ::1], types.float64[::1], types.float64[::1], _KernelRow,
-                  types.float64[::1], types.float64[::1], types.float64, types.float64,
+                  types.float64[::1], types.float64[::1], types.float64[::1], types.float64,
                   types.int64, types.int64, types.boolean)
 
 
@@ -509,20 +516,34 @@ def smo_solve(X, y, kernel, params, C=1.0, tol=1e-3, cache_size=200.0, max_iter=
               shrinking=True):
     """Solve the binary soft-margin SVM dual by SMO.
 
-    X: (l, d) data; y: labels in {-1, +1}; kernel: a ``codegen.kernels.CompiledKernel``;
-    params: its parameter values; cache_size: kernel-row cache in MB; max_iter: -1 for
-    libsvm's default cap max(10^7, 100 l).
+    X: (l, d) data, or the (l, l) Gram matrix for ``codegen.kernels.precomputed_kernel()``;
+    y: labels in {-1, +1}; kernel: a ``codegen.kernels.CompiledKernel``; params: its
+    parameter values; C: the upper bound, one positive number or one per sample (libsvm's
+    weighted C); cache_size: kernel-row cache in MB; max_iter: -1 for libsvm's default cap
+    max(10^7, 100 l).
     """
     X = np.ascontiguousarray(X, dtype=np.float64)
+    if not X.flags.writeable:
+        X = X.copy()    # a read-only array has another Numba type: no second compile
     y = np.ascontiguousarray(y, dtype=np.float64)
     l = X.shape[0]
     if X.ndim != 2 or y.shape != (l,):
         raise ValueError(f"smo_solve: X must be 2-D and y 1-D of the same length, got "
                          f"X{X.shape} and y{y.shape}")
+    if kernel.kind == "precomputed" and X.shape != (l, l):
+        raise ValueError(f"smo_solve: a precomputed kernel needs the square Gram matrix of "
+                         f"the samples as X, got shape {X.shape}")
     if not np.all(np.abs(y) == 1.0):
         raise ValueError("smo_solve: y must hold only -1 and +1")
-    if not (C > 0 and np.isfinite(C)):
-        raise ValueError(f"smo_solve: C must be a positive finite number, got {C!r}")
+    Cv = np.asarray(C, dtype=np.float64)
+    if Cv.ndim == 0:
+        Cv = np.full(l, float(Cv))
+    if Cv.shape != (l,):
+        raise ValueError(f"smo_solve: C must be a number or one bound per sample ({l}), got "
+                         f"shape {Cv.shape}")
+    if not (np.all(Cv > 0) and np.all(np.isfinite(Cv))):
+        bad = np.flatnonzero(~((Cv > 0) & np.isfinite(Cv)))[0]
+        raise ValueError(f"smo_solve: C must be positive and finite, got C[{bad}] = {Cv[bad]!r}")
     if not tol > 0:
         raise ValueError(f"smo_solve: tol must be positive, got {tol!r}")
     kernel.check_features(X.shape[1])
@@ -532,7 +553,7 @@ def smo_solve(X, y, kernel, params, C=1.0, tol=1e-3, cache_size=200.0, max_iter=
     cap = max(10_000_000, 100 * l)
     max_iter = cap if max_iter is None or max_iter < 0 else int(max_iter)
     alpha, G, b, obj, n_iter, code, viol, nk = _compiled_smo()(
-        X, sqn, p, kernel.row, y, kernel.diag(X, p), float(C), float(tol), n_slots, max_iter,
-        bool(shrinking))
+        X, sqn, p, kernel.row, y, kernel.diag(X, p), np.ascontiguousarray(Cv), float(tol),
+        n_slots, max_iter, bool(shrinking))
     return SMOResult(alpha, float(b), float(obj), int(n_iter), int(code),
                      STATUS_MESSAGES[int(code)], float(viol), G, int(nk))

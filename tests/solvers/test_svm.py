@@ -3,8 +3,9 @@
 * scikit-learn's SVC (libsvm) on data shipped with scikit-learn and generated sets:
   dual objective (re-evaluated in float64 from each model's dual coefficients),
   predictions, support sets, intercepts;
-* a direct QP solve of the dual (SciPy SLSQP) on small problems, and the KKT
-  conditions checked on the returned a and b;
+* the exact solution of small duals (active set from SciPy's trust-constr, then the
+  KKT linear system solved directly and certified), and the KKT conditions checked on
+  the returned a and b, with one C or per-sample bounds C_i;
 * degenerate problems; the estimator protocol (clone, cross_val_score, Pipeline).
 
 Fitted models are shared through module fixtures to keep the suite fast.
@@ -16,7 +17,7 @@ import pytest
 import sympy as sp
 
 sklearn = pytest.importorskip("sklearn")
-from scipy.optimize import minimize  # noqa: E402
+from scipy.optimize import Bounds, LinearConstraint, minimize  # noqa: E402
 from sklearn import datasets  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.model_selection import cross_val_score  # noqa: E402
@@ -136,44 +137,92 @@ def test_ovo_layout_matches_libsvm():
     assert ours.n_iter_.shape == (3,) and ours.dual_objective_.shape == (3,)
 
 
-# ------------------------------------------------ vs a direct QP solve ----
+# -------------------------------------------- vs an exact QP solution ----
 
-def _qp_dual(K, y, C):
-    """max e^T a - 1/2 a^T Q a, y^T a = 0, 0 <= a <= C by SLSQP (the oracle)."""
+def _exact_dual(K, y, Cv):
+    """The oracle: min 1/2 a^T Q a - e^T a, y^T a = 0, 0 <= a_i <= C_i, solved exactly.
+
+    SciPy's trust-constr (an interior-point method, independent of SMO) guesses which
+    variables sit at 0, at C_i or in between; the equality-constrained QP on the free ones
+    is then a linear KKT system, solved directly, and the guess is corrected until the
+    answer satisfies every KKT condition to rounding. For a convex QP those conditions
+    certify the optimum, so the oracle does not depend on any solver's tolerance or luck.
+    Returns (a, b) with the decision function f(x) = sum_j y_j a_j K(x, x_j) + b.
+    """
     Q = K * np.outer(y, y)
-    res = minimize(lambda a: 0.5 * a @ Q @ a - a.sum(), np.zeros(len(y)),
-                   jac=lambda a: Q @ a - 1.0, method="SLSQP",
-                   bounds=[(0.0, C)] * len(y),
-                   constraints=[{"type": "eq", "fun": lambda a: y @ a, "jac": lambda a: y}],
-                   options={"ftol": 1e-14, "maxiter": 2000})
-    assert res.success, res.message
-    return res.x, -res.fun
+    n = len(y)
+    guess = minimize(lambda a: 0.5 * a @ Q @ a - a.sum(), np.full(n, 0.5) * Cv,
+                     jac=lambda a: Q @ a - 1.0, hess=lambda a: Q, method="trust-constr",
+                     bounds=Bounds(np.zeros(n), Cv),
+                     constraints=[LinearConstraint(y[None, :], 0.0, 0.0)],
+                     options={"gtol": 1e-10, "xtol": 1e-12, "maxiter": 3000}).x
+    at0 = guess <= 1e-5 * Cv
+    atC = guess >= (1 - 1e-5) * Cv
+    tol = 1e-9 * (1 + np.abs(Q).max() * Cv.max())
+    for _ in range(4 * n):
+        free = ~(at0 | atC)
+        a = np.where(atC, Cv, 0.0)
+        F = np.flatnonzero(free)
+        assert F.size, "oracle: no free variable (the test data should have some)"
+        M = np.zeros((F.size + 1, F.size + 1))
+        M[:-1, :-1] = Q[np.ix_(F, F)]
+        M[:-1, -1] = y[F]
+        M[-1, :-1] = y[F]
+        rhs = np.concatenate([1.0 - Q[F] @ a, [-(y @ a)]])
+        sol = np.linalg.lstsq(M, rhs, rcond=None)[0]   # min-norm if Q_FF is singular
+        a[F] = sol[:-1]
+        b = sol[-1]
+        r = Q @ a - 1.0 + b * y          # = y_i f(x_i) - 1
+        low, high = a[F] < -tol, a[F] > Cv[F] + tol
+        wrong0, wrongC = at0 & (r < -tol), atC & (r > tol)
+        if not (low.any() or high.any() or wrong0.any() or wrongC.any()):
+            assert np.linalg.norm(M @ sol - rhs) <= tol * n   # the linear system really holds
+            return np.clip(a, 0.0, Cv), b
+        at0[F[low]] = True
+        atC[F[high]] = True
+        at0[wrong0] = False
+        atC[wrongC] = False
+    raise AssertionError("oracle: no KKT-certified solution found")
 
 
-@pytest.mark.parametrize("kern,C", [("rbf", 1.0), ("linear", 0.5), ("poly", 5.0)])
-def test_against_direct_qp_and_kkt(kern, C):
+@pytest.mark.parametrize("kern,C,weighted", [("rbf", 1.0, False), ("linear", 0.5, False),
+                                             ("poly", 5.0, False), ("rbf", 2.0, True)])
+def test_against_exact_qp_and_kkt(kern, C, weighted):
     X, y01 = datasets.make_moons(n_samples=40, noise=0.3, random_state=1)
     y = np.where(y01 == 1, 1.0, -1.0)
+    # per-sample bounds C_i (sample weights) exercise the solver's two-variable clipping
+    Cv = C * (np.random.default_rng(3).uniform(0.2, 3.0, 40) if weighted else np.ones(40))
     k = kernels.standard_kernel(kern, 3)
     params = np.array([0.5, 1.0])
-    r = smo_solve(X, y, k, params, C=C, tol=1e-9)
-    assert r.status == 0 and r.kkt_violation <= 1e-9
+    r = smo_solve(X, y, k, params, C=Cv, tol=1e-10)
+    assert r.status == 0 and r.kkt_violation <= 1e-10
     K = k.matrix(X, X, params)
-    _, obj_qp = _qp_dual(K, y, C)
+    a_ex, b_ex = _exact_dual(K, y, Cv)
+    Q = K * np.outer(y, y)
+    obj_ex = a_ex.sum() - 0.5 * a_ex @ Q @ a_ex
     a = r.alpha
-    obj = a.sum() - 0.5 * a @ (K * np.outer(y, y)) @ a
-    assert obj == pytest.approx(obj_qp, rel=1e-6)
-    assert r.obj == pytest.approx(obj, rel=1e-5)
-    # KKT: feasibility, and y_i f(x_i) >= 1 at 0, = 1 when free, <= 1 at C
-    assert np.all(a >= 0) and np.all(a <= C)
-    assert abs(y @ a) <= 1e-10 * C * len(y)
+    obj = a.sum() - 0.5 * a @ Q @ a
+    assert obj == pytest.approx(obj_ex, rel=1e-9)
+    assert r.obj == pytest.approx(obj, rel=1e-5)   # its gradient sums float32 kernel rows
+    # the decision function is unique (and b, given free vectors); a is unique unless
+    # Q is singular, as for the linear kernel on 2-D data. The solver keeps kernel rows in
+    # float32 (as libsvm does): 1e-5 is that rounding, not the tolerance
+    np.testing.assert_allclose(K @ (y * a) + r.b, K @ (y * a_ex) + b_ex, atol=1e-5)
+    assert r.b == pytest.approx(b_ex, abs=1e-5)
+    if kern != "linear":
+        np.testing.assert_allclose(a, a_ex, atol=1e-5 * C)
+    # KKT of our answer: feasibility, and y_i f(x_i) >= 1 at 0, = 1 when free, <= 1 at C_i
+    assert np.all(a >= 0) and np.all(a <= Cv)
+    assert abs(y @ a) <= 1e-10 * Cv.max() * len(y)
     margin = y * (K @ (y * a) + r.b)
     eps = 1e-5
-    at0, atC = a <= 0, a >= C
+    at0, atC = a <= 0, a >= Cv
     free = ~at0 & ~atC
     assert np.all(margin[at0] >= 1 - eps)
     assert np.all(margin[atC] <= 1 + eps)
     np.testing.assert_allclose(margin[free], 1.0, atol=eps)
+    if weighted:
+        assert atC.any() and len(set(Cv[atC])) > 1   # several distinct bounds were active
 
 
 def test_cache_and_shrinking_do_not_change_the_answer():
@@ -194,7 +243,7 @@ def test_cache_and_shrinking_do_not_change_the_answer():
 
 def test_single_class_is_a_clear_error():
     X = np.random.default_rng(0).normal(size=(10, 2))
-    with pytest.raises(ValueError, match="single class"):
+    with pytest.raises(ValueError, match="single class.*got 1 class"):
         SVC().fit(X, np.ones(10))
 
 
@@ -287,7 +336,8 @@ def test_sympy_and_callable_kernels_match_builtin():
     base = SVC(kernel="rbf", gamma=0.7, tol=TIGHT).fit(X, y)
     expr = sp.exp(-kernels.GAMMA * (kernels.XX + kernels.ZZ - 2 * kernels.XZ))
     by_expr = SVC(kernel=expr, gamma=0.7, tol=TIGHT).fit(X, y)
-    by_call = SVC(kernel=lambda x, z: sp.exp(-sp.Rational(7, 10) * (x - z).dot(x - z)),
+    by_call = SVC(kernel=kernels.traced(lambda x, z: sp.exp(-sp.Rational(7, 10)
+                                                          * (x - z).dot(x - z))),
                   tol=TIGHT).fit(X, y)
     x, z = sp.symbols("x0:2"), sp.symbols("z0:2")
     comp = sum((a - b) ** 2 for a, b in zip(x, z))
@@ -300,17 +350,26 @@ def test_sympy_and_callable_kernels_match_builtin():
 def test_callable_that_sympy_cannot_trace():
     X, y = _load("moons")
     with pytest.raises(kernels.KernelError, match="could not be traced"):
-        SVC(kernel=lambda x, z: np.exp(-np.sum(np.asarray(x - z, dtype=float)))).fit(X, y)
+        SVC(kernel=kernels.traced(lambda x, z: np.exp(-np.sum(np.asarray(x - z, dtype=float))))
+            ).fit(X, y)
+
+
+def test_sympy_style_callable_without_traced_is_a_clear_error():
+    # a plain callable is scikit-learn's k(X, Y); a SymPy-style k(x, z) says what to do
+    X, y = _load("moons")
+    with pytest.raises(TypeError, match="traced"):
+        SVC(kernel=lambda x, z: sp.exp(-(x - z).dot(x - z))).fit(X, y)
 
 
 # --------------------------------------------------- input validation ----
 
 @pytest.mark.parametrize("X,y,match", [
-    (np.ones(5), np.arange(5) % 2, "2-D"),
-    (np.ones((5, 2)), np.arange(4) % 2, "5 samples but y has 4"),
+    (np.ones(5), np.arange(5) % 2, "2D array"),
+    (np.ones((5, 2)), np.arange(4) % 2, r"\[5, 4\]|5 samples but y has 4"),
     (np.array([[0.0, np.nan], [1.0, 1.0]]), [0, 1], "NaN"),
     (np.ones((4, 2)), np.array([0.0, 1.0, np.nan, 1.0]), "y contains NaN"),
-    (np.ones((4, 2)), np.ones((4, 2)), "y must be 1-D"),
+    (np.ones((4, 2)), np.ones((4, 2)), r"1d array|1-D"),
+    (np.ones((4, 2)), np.array([0.5, 1.0, 0.5, 1.0]), "continuous"),
 ])
 def test_bad_input(X, y, match):
     with pytest.raises(ValueError, match=match):
@@ -318,13 +377,26 @@ def test_bad_input(X, y, match):
 
 
 @pytest.mark.parametrize("params,match", [
-    ({"C": -1.0}, "C must be"), ({"gamma": "wide"}, "gamma"), ({"kernel": "cubic"}, "cubic"),
-    ({"tol": 0.0}, "tol"), ({"kernel": "poly", "degree": 2.5}, "degree"),
+    ({"C": -1.0}, "'C'"), ({"C": 0.0}, "'C'"), ({"C": float("nan")}, "'C'"),
+    ({"C": float("inf")}, "'C'"), ({"gamma": "wide"}, "'gamma'"),
+    ({"gamma": float("inf")}, "'gamma'"), ({"gamma": float("nan")}, "'gamma'"),
+    ({"gamma": -1.0}, "'gamma'"), ({"kernel": "cubic"}, "cubic"),
+    ({"kernel": "poly", "coef0": float("nan")}, "'coef0'"), ({"coef0": float("inf")}, "'coef0'"),
+    ({"tol": 0.0}, "'tol'"), ({"tol": -1e-3}, "'tol'"), ({"tol": float("nan")}, "'tol'"),
+    ({"kernel": "poly", "degree": 2.5}, "'degree'"), ({"degree": -1}, "'degree'"),
+    ({"cache_size": 0}, "'cache_size'"), ({"max_iter": 0}, "'max_iter'"),
+    ({"max_iter": -2}, "'max_iter'"), ({"shrinking": "yes"}, "'shrinking'"),
+    ({"break_ties": 1}, "'break_ties'"), ({"decision_function_shape": "ovx"}, "'decision"),
+    ({"class_weight": "even"}, "'class_weight'"), ({"class_weight": {0: -1.0}}, "class_weight"),
+    ({"class_weight": {7: 1.0}}, "class_weight names the class 7"),
+    ({"random_state": -1}, "'random_state'"), ({"verbose": "loud"}, "'verbose'"),
 ])
 def test_bad_params(params, match):
+    # checked at fit time (scikit-learn's rule), each error naming the parameter
     X, y = _load("moons")
+    m = SVC(**params)
     with pytest.raises(ValueError, match=match):
-        SVC(**params).fit(X, y)
+        m.fit(X, y)
 
 
 def test_predict_checks():
@@ -332,7 +404,7 @@ def test_predict_checks():
     with pytest.raises(NotFittedError):
         SVC().predict(X)
     m = SVC().fit(X, y)
-    with pytest.raises(ValueError, match="3 features, but the model was fitted with 2"):
+    with pytest.raises(ValueError, match="X has 3 features, but SVC is expecting 2"):
         m.predict(np.ones((2, 3)))
 
 
