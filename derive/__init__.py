@@ -9,6 +9,7 @@ Variables are real-valued even when created as plain ``sympy.symbols("x y")``.
 - constrained problems (minimize f s.t. g = 0, h <= 0): ``lagrangian``, ``kkt`` (``.solve()``)
 - analysis: ``critical_points``, ``condition_number``, ``is_convex`` / ``convexity``
 - teaching: ``explain`` (backpropagation step by step), ``svm_dual`` (the SVM dual from the primal)
+- reading formulas from text safely (never run as code): ``parse_formula``
 - ``derive.ml``: sigmoid, relu, softplus, logsumexp, softmax, losses
 
 >>> import sympy as sp
@@ -25,6 +26,7 @@ from .calculus import directional_derivative, gradient, hessian, jacobian
 from .convexity import Convexity, convexity, is_convex
 from .critical import CriticalPoint, condition_number, critical_points
 from .explain import Explanation, explain
+from .formula import FormulaError, parse_formula
 from .kkt import KKTPoint, KKTSystem, Lagrangian, kkt, lagrangian
 from .svm import SVMDual, svm_dual
 from .taylor import QuadraticModel, quadratic_model, taylor
@@ -37,4 +39,5 @@ __all__ = [
     "critical_points", "CriticalPoint", "condition_number",
     "is_convex", "convexity", "Convexity",
     "explain", "Explanation", "svm_dual", "SVMDual",
+    "parse_formula", "FormulaError",
 ]

@@ -1,0 +1,208 @@
+"""derive.parse_formula reads formulas, never runs them: round trips against SymPy's own printer,
+hostile text refused with one line naming the construct, no side effects, no hang."""
+import keyword
+import random
+
+import pytest
+import sympy as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import derive
+from derive import FormulaError, parse_formula
+from derive.formula import CONSTANTS, FUNCTIONS
+from derive.ml import logsumexp, relu, sigmoid, softplus
+
+NAMES = st.from_regex(r"[a-zA-Z][a-zA-Z0-9_]{0,4}", fullmatch=True).filter(
+    lambda n: not keyword.iskeyword(n) and n not in CONSTANTS
+    and n not in ("S", "N", "O", "Q"))  # names SymPy's own printer never emits as plain symbols
+
+
+def _leaves():
+    symbols = NAMES.map(sp.Symbol)
+    ints = st.integers(-10**6, 10**6).map(sp.Integer)
+    rationals = st.tuples(st.integers(-50, 50), st.integers(1, 50)).map(lambda pq: sp.Rational(*pq))
+    # Dyadic floats (k / 2**j) so that SymPy's arithmetic on them is exact.
+    floats = st.tuples(st.integers(-4096, 4096), st.integers(0, 8)).map(lambda kj: sp.Float(kj[0] / 2**kj[1]))
+    constants = st.sampled_from([sp.pi, sp.E])
+    return st.one_of(symbols, symbols, ints, rationals, floats, constants)
+
+
+UNARY = [sp.sin, sp.cos, sp.tan, sp.exp, sp.log, sp.sqrt, sp.Abs, sp.sign, sp.atan, sp.tanh, sp.erf,
+         sp.floor, sp.ceiling, sigmoid, softplus, relu, sp.Heaviside, lambda a: sp.Heaviside(a, 0)]
+BINARY = [sp.Add, sp.Mul, lambda a, b: a - b, lambda a, b: a / b, sp.Pow, sp.Max, sp.Min, sp.atan2,
+          logsumexp, lambda a, b: sp.log(a, b)]
+
+
+def _extend(children):
+    unary = st.tuples(st.sampled_from(UNARY), children).map(lambda fa: fa[0](fa[1]))
+    binary = st.tuples(st.sampled_from(BINARY), children, children).map(lambda fab: fab[0](fab[1], fab[2]))
+    return unary | binary
+
+
+EXPRESSIONS = st.recursive(_leaves(), _extend, max_leaves=12).filter(
+    lambda e: isinstance(e, sp.Expr) and not e.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.I)
+    and all(abs(n.p).bit_length() < 1000 for n in e.atoms(sp.Rational)))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.filter_too_much])
+@given(EXPRESSIONS)
+def test_sympy_printed_expressions_read_back_equal(expr):
+    assert _same(parse_formula(str(expr)), expr)
+
+
+def _same(a, b):
+    """Equal trees; Floats (SymPy prints 15 digits of 53 bits) equal to 14 digits."""
+    if a.is_Float and b.is_Float:
+        return abs(a - b) <= 1e-14 * max(abs(a), abs(b))
+    if a.is_Atom or b.is_Atom:
+        return a == b
+    return a.func == b.func and len(a.args) == len(b.args) and all(map(_same, a.args, b.args))
+
+
+def test_names_become_plain_symbols_or_given_ones():
+    x = sp.Symbol("x", real=True)
+    e = parse_formula("x*y + gamma", symbols={"x": x})
+    assert e == x * sp.Symbol("y") + sp.Symbol("gamma")
+    # A function's name used as a variable is a variable (gamma in an RBF kernel).
+    assert parse_formula("exp(-gamma*(a - b)^2)") == sp.exp(-sp.Symbol("gamma") * (sp.Symbol("a") - sp.Symbol("b"))**2)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("x^2 + 1", sp.Symbol("x")**2 + 1),           # ^ is a power that binds like ** (not Python's xor)
+    ("2^3^2", sp.Integer(512)),
+    ("0.1", sp.Float("0.1")),
+    ("1/3", sp.Rational(1, 3)),
+    ("abs(x)", sp.Abs(sp.Symbol("x"))),
+    ("leaky_relu(z, 0.2)", derive.ml.leaky_relu(sp.Symbol("z"), sp.Float("0.2"))),
+    ("log(x, 2)", sp.log(sp.Symbol("x"), 2)),
+    ("7 // 2", sp.Integer(3)),
+    ("pi + E", sp.pi + sp.E),
+])
+def test_notation(text, expected):
+    assert parse_formula(text) == expected
+
+
+def test_every_listed_function_is_callable_by_name():
+    x, y = sp.symbols("x y")
+    for name, func in FUNCTIONS.items():
+        for args in ((x,), (x, y)):
+            try:
+                expected = func(*args)
+            except (TypeError, ValueError):
+                continue
+            assert parse_formula(f"{name}({', '.join(map(str, args))})") == expected, name
+            break
+        else:
+            pytest.fail(f"{name} takes neither one nor two arguments")
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("__import__('pathlib').Path('/tmp/p').touch()", "attribute access '.Path' (column 22)"),
+    ("x.__class__", "attribute access '.__class__'"),
+    ("__import__('os')", "the name '__import__'"),
+    ("__builtins__", "the name '__builtins__'"),
+    ("x[0]", "subscript"),
+    ("(lambda: 1)()", "lambda"),
+    ("[i for i in x]", "list comprehension"),
+    ("[x]", "list"),
+    ("(x, y)", "tuple"),
+    ("{x: 1}", "dict"),
+    ("f'{x}'", "f-string"),
+    ("'text'", "string 'text'"),
+    ("b'x'", "bytes"),
+    ("(y := 1)", "':='"),
+    ("x if y else z", "conditional expression"),
+    ("x and y", "boolean operator"),
+    ("sin(*x)", "starred argument"),
+    ("sin(x, evaluate=False)", "keyword argument 'evaluate='"),
+    ("open('/etc/passwd')", "unknown function 'open'"),
+    ("eval('1')", "unknown function 'eval'"),
+    ("getattr(x, 'y')", "unknown function 'getattr'"),
+    ("Sin(x)", "did you mean sin?"),
+    ("sin(x)(y)", "calling something other than a function name"),
+    ("x > 1", "comparison '>'"),
+    ("x @ y", "operator '@'"),
+    ("True", "the constant True"),
+    ("2j", "imaginary literal"),
+    ("x**", "cannot parse"),
+    ("x;y", "cannot parse"),
+    ("1/0", "undefined"),
+    ("", "empty"),
+])
+def test_refused_with_one_line_naming_the_construct(text, fragment):
+    with pytest.raises(FormulaError) as info:
+        parse_formula(text, what="--eq constraint")
+    message = str(info.value)
+    assert fragment in message
+    assert "\n" not in message
+    assert "--eq constraint" in message or fragment == "empty"
+
+
+def test_formula_error_is_a_value_error_exported_by_derive():
+    assert issubclass(derive.FormulaError, ValueError)
+    assert derive.parse_formula is parse_formula
+    assert {"parse_formula", "FormulaError"} <= set(derive.__all__)
+
+
+def test_code_in_a_formula_never_runs(tmp_path):
+    target = tmp_path / "p"
+    attacks = [
+        f"__import__('pathlib').Path({str(target)!r}).touch()",
+        f"open({str(target)!r}, 'w')",
+        f"exec(\"open({str(target)!r}, 'w')\")",
+        f"Symbol('x').__class__.__init__.__globals__['__builtins__']['open']({str(target)!r}, 'w')",
+        f"(lambda: __import__('pathlib').Path({str(target)!r}).touch())()",
+        f"[c for c in ().__class__.__base__.__subclasses__()]",
+        f"sympify(\"__import__('pathlib').Path({str(target)!r}).touch()\")",
+        f"parse_expr(\"__import__('pathlib').Path({str(target)!r}).touch()\")",
+    ]
+    for text in attacks:
+        with pytest.raises(FormulaError):
+            parse_formula(text)
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("text", [
+    "9**9**9**9", "x**9**9**9", "2**2**2**2**2**2", "2**-5000", "(1/3)**5000", "2**1000*2**1000",
+    "2.0**(10**100)", "1e999999999", "1e99999999999999999999999", "9" * 5000, "gamma(10**100)",
+    "loggamma(10**1000)", "-" * 5000 + "x", "(" * 300 + "x" + ")" * 300, "+".join(["x"] * 5000),
+    "sin(" * 150 + "x" + ")" * 150, "x" * 20000,
+])
+def test_huge_or_deep_input_is_refused_quickly(text):
+    # No wall-clock assert (the suite runs on shared machines): each of these took
+    # minutes to forever, or crashed, before the limits; now each is a FormulaError.
+    with pytest.raises(FormulaError):
+        parse_formula(text)
+
+
+def test_numbers_below_the_limits_are_exact():
+    assert parse_formula("2**1000") == sp.Integer(2)**1000
+    assert parse_formula("1e300") == sp.Float("1e300")
+    assert parse_formula("+".join(["x"] * 1000)) == 1000 * sp.Symbol("x")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="xy19.^*+-/()[]{}_'\",:=@ absinexpgamlto", max_size=40))
+def test_any_text_is_an_expression_or_a_formula_error(text):
+    try:
+        result = parse_formula(text)
+    except FormulaError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert isinstance(result, sp.Expr)
+
+
+def test_random_token_soup_never_escapes_as_another_exception():
+    # A wider alphabet of Python tokens than the hypothesis test: calls, attributes, keywords.
+    tokens = ["x", "y", "1", "0", "2.5", "(", ")", ",", "+", "-", "*", "/", "**", "^", "%", "//",
+              ".", "[", "]", "sin", "Max", "logsumexp", "Heaviside", "lambda", ":", "if", "else",
+              "not", "and", "'s'", "__class__", "=", "<", "==", "1e400", "oo", "pi", "I"]
+    rng = random.Random(0)
+    for _ in range(3000):
+        text = " ".join(rng.choice(tokens) for _ in range(rng.randint(1, 12)))
+        try:
+            assert isinstance(parse_formula(text), sp.Expr)
+        except FormulaError:
+            pass
