@@ -15,6 +15,7 @@ exists, so a warm start does no SymPy differentiation and, thanks to Numba's
 """
 import pickle
 import types
+import weakref
 
 import numpy as np
 import sympy as sp
@@ -28,27 +29,44 @@ PARALLEL_MIN_ROWS = 200_000  # below this the serial kernel wins (thread start-u
 _F8 = np.dtype(np.float64)
 
 
+def _sympify(obj, what, symbols=None):
+    """A SymPy object from ``obj``; text goes through the safe formula reader, never eval."""
+    if isinstance(obj, str):
+        from derive import parse_formula  # formula text is data, never code
+        return parse_formula(obj, what=what, symbols=symbols)
+    return sp.sympify(obj, strict=True)
+
+
 def _symbols(seq, what):
     if seq is None:
         return ()
-    if isinstance(seq, sp.Basic) and not isinstance(seq, sp.MatrixBase):
+    if isinstance(seq, (sp.Basic, str)) and not isinstance(seq, sp.MatrixBase):
         seq = [seq]
-    out = tuple(sp.sympify(s) for s in (list(seq) if not isinstance(seq, sp.MatrixBase) else list(seq)))
-    for s in out:
+    out = tuple(_sympify(s, f"{what}[{k}]") for k, s in enumerate(list(seq)))
+    for k, s in enumerate(out):
         if not isinstance(s, sp.Symbol):
-            raise CodegenError(f"{what} must hold Symbols, got {s!r} ({type(s).__name__})")
+            raise CodegenError(f"{what}[{k}] must be a Symbol (or a symbol's name), "
+                               f"got {s!r} ({type(s).__name__})")
     return out
+
+
+def _names(*groups):
+    """name -> Symbol of every declared symbol, so that a formula string reuses them."""
+    return {s.name: s for group in groups for s in group}
 
 
 def _data_items(data):
     if data is None:
         return []
-    if isinstance(data, sp.Symbol):
+    if isinstance(data, (sp.Symbol, str)):
         data = [data]
     items = []
     for k, item in enumerate(data):
-        if isinstance(item, sp.Symbol):
-            items.append((True, (item,)))
+        if isinstance(item, (sp.Symbol, str)):
+            sym = _sympify(item, f"data[{k}]")
+            if not isinstance(sym, sp.Symbol):
+                raise CodegenError(f"data[{k}] must be a Symbol (or a symbol's name), got {sym!r}")
+            items.append((True, (sym,)))
         else:
             syms = _symbols(item, f"data[{k}]")
             if not syms:
@@ -75,8 +93,39 @@ def _csr(data, indices, indptr, shape):
     return sps.csr_matrix((data, indices, indptr), shape=shape)
 
 
+def _real_array(a, name):
+    """``a`` as a C-contiguous float64 array; complex or non-numeric input is refused, not cast
+    (NumPy would drop an imaginary part with only a warning)."""
+    try:
+        arr = np.asarray(a)
+    except ValueError as exc:  # ragged nested sequences
+        raise ArgumentError(f"{name} is not a rectangular array of numbers: {exc}") from None
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise ArgumentError(f"{name} is complex ({arr.dtype}), but variables and data are "
+                            "real: pass its .real part if the imaginary part is meant to go")
+    if kind not in "fiub":
+        raise ArgumentError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def _check_finite(a, name):
+    """Refuse NaN/inf, naming the first bad entry; one summing pass when all is well."""
+    if np.isfinite(a.sum()):  # a NaN or inf anywhere makes the sum non-finite
+        return
+    bad = np.argwhere(~np.isfinite(a))
+    if bad.size == 0:  # the sum overflowed: every entry is finite
+        return
+    at = tuple(int(i) for i in bad[0])
+    if a.ndim == 1 and name == "params":
+        raise ArgumentError(f"params[{at[0]}] is {a[at]}: params must be finite")
+    where = f"row {at[0]}" + (f", column {at[1]}" if a.ndim == 2 else "")
+    raise ArgumentError(f"{name} has {a[at]} at {where}: data must be finite; drop or impute "
+                        "the rows with missing values first")
+
+
 def _float_vector(a, name, n):
-    a = np.ascontiguousarray(a, dtype=np.float64)
+    a = _real_array(a, name)
     if a.ndim != 1 or a.shape[0] != n:
         raise ArgumentError(f"{name} must be a 1-D array of length {n}, got shape {a.shape}")
     return a
@@ -95,6 +144,7 @@ class _Compiled:
         self.key = key
         self.build_times = dict(timings)  # empty on a cache hit: nothing was derived
         self._rows_cache = (None, None)
+        self._finite_memo = {}
         self._empty_p = np.zeros(0)
         self._kargs0 = (self._empty_p,)
         self._shape = (self.n,)
@@ -123,6 +173,24 @@ class _Compiled:
             parts.append(f"data[{k}] (shape (N,)" + ")" if w == 0 else f"data[{k}] (shape (N, {w}))")
         return ", ".join(parts) or "nothing"
 
+    def _check_data_finite(self, k, a, given):
+        """NaN/inf check of data[k], done once per array object the caller passes again.
+
+        A full pass over large data costs as much as the objective itself (the kernels are
+        memory-bound), so an array that passed is remembered (weakly, with its shape);
+        NaN written into it afterwards shows up as a NaN objective, never as a silent number.
+        """
+        memo = self._finite_memo.get(k)
+        if memo is not None and a is given and memo[0]() is a and memo[1] == a.shape:
+            return
+        _check_finite(a, f"data[{k}] ({self._data_names(k)})")
+        if a is given:
+            self._finite_memo[k] = (weakref.ref(a), a.shape)
+
+    def _data_names(self, k):
+        d = self.data[k]
+        return ", ".join(map(str, d)) if isinstance(d, tuple) else str(d)
+
     def pack_args(self, *args, rows=None):
         """Validate and convert the trailing arguments into the kernels' ``kargs``."""
         if not args and rows is None and not self.params and not self._layout:
@@ -134,6 +202,7 @@ class _Compiled:
         i = 0
         if self.params:
             p = _float_vector(args[0], "params", len(self.params))
+            _check_finite(p, "params")
             i = 1
         else:
             p = self._empty_p
@@ -146,7 +215,7 @@ class _Compiled:
         for k, w in enumerate(self._layout):
             a = args[i + k]
             if not (type(a) is np.ndarray and a.dtype == np.float64 and a.flags.c_contiguous):
-                a = np.ascontiguousarray(a, dtype=np.float64)
+                a = _real_array(a, f"data[{k}]")
             if w == 0 and a.ndim != 1:
                 raise ArgumentError(f"data[{k}] ({self.data[k]}) must be a 1-D array of length N, "
                                     f"got shape {a.shape}")
@@ -159,6 +228,11 @@ class _Compiled:
                 raise ArgumentError(f"data[{k}] has {a.shape[0]} rows but data[0] has {N}; "
                                     "every data array needs the same number of rows N")
             ds.append(a)
+        if N == 0:
+            raise ArgumentError("the data have 0 rows: a sum or mean over no rows is no "
+                                "objective; give at least one row")
+        for k, a in enumerate(ds):
+            self._check_data_finite(k, a, args[i + k])
         if rows is None:
             if self._rows_cache[0] != N:
                 self._rows_cache = (N, np.arange(N, dtype=np.int64))
@@ -172,7 +246,10 @@ class _Compiled:
             if r.ndim != 1 or not (r.dtype.kind in "iu" or r.size == 0):
                 raise ArgumentError(f"rows must be a 1-D integer index array, got {r.dtype} {r.shape}")
             r = np.ascontiguousarray(r, dtype=np.int64)
-            if r.size and (r.min() < 0 or r.max() >= N):
+            if r.size == 0:
+                raise ArgumentError("rows selects no row: a sum or mean over no rows is no "
+                                    "objective; select at least one row")
+            if r.min() < 0 or r.max() >= N:
                 raise ArgumentError(f"rows must lie in [0, {N}), got min {r.min()} max {r.max()}")
         return (p, r) + tuple(ds)
 
@@ -335,15 +412,15 @@ def compile(f, wrt, params=(), data=None, reduce="sum", *, order=2, jit=True, st
         raise CodegenError(f"reduce must be 'sum' or 'mean', got {reduce!r}")
     if order not in (1, 2):
         raise CodegenError(f"order must be 1 or 2, got {order!r}")
-    f = sp.sympify(f)
-    if not isinstance(f, sp.Expr) or isinstance(f, sp.MatrixBase):
-        raise CodegenError(f"f must be a scalar SymPy expression, got {type(f).__name__}; "
-                           "use compile_vector for vector functions")
     wrt = _symbols(wrt, "wrt")
     if not wrt:
         raise CodegenError("wrt is empty: give at least one variable")
     params = _symbols(params, "params")
     items = _data_items(data)
+    f = _sympify(f, "f", _names(wrt, params, *(syms for _, syms in items)))
+    if not isinstance(f, sp.Expr) or isinstance(f, sp.MatrixBase):
+        raise CodegenError(f"f must be a scalar SymPy expression, got {type(f).__name__}; "
+                           "use compile_vector for vector functions")
     _check_symbols([f], wrt, params, items)
     key = cache.key_for("objective", _canonical(f), sp.srepr(wrt), sp.srepr(params),
                         _srepr_data(items), reduce, order, bool(jit), bool(stable))
@@ -370,11 +447,12 @@ def compile_vector(F, wrt, params=(), data=None, *, jit=True, stable=True):
                            "residual with compile() and data, or pass the rows as params")
     if isinstance(F, sp.MatrixBase):
         F = list(F)
-    elif isinstance(F, sp.Basic):
+    elif isinstance(F, (sp.Basic, str)):
         F = [F]
-    F = [sp.sympify(e) for e in F]
     wrt = _symbols(wrt, "wrt")
     params = _symbols(params, "params")
+    names = _names(wrt, params)
+    F = [_sympify(e, f"F[{k}]", names) for k, e in enumerate(F)]
     _check_symbols(F, wrt, params, [])
     key = cache.key_for("vector", _canonical(sp.Tuple(*F)), sp.srepr(wrt), sp.srepr(params),
                         bool(jit), bool(stable))

@@ -165,3 +165,62 @@ def test_plain_methods_accept_any_x_and_reject_extra_arguments(rosen2):
         obj.grad(x, np.zeros(1))
     with pytest.raises(ArgumentError, match="rows="):
         obj.value(x, rows=[0])
+
+
+def test_complex_nonfinite_and_empty_arguments_are_refused(logistic, batch):
+    import warnings
+    obj, d = logistic
+    X, Y = batch
+    theta = np.zeros(4)
+    Xn = X.copy()
+    Xn[7, 2] = np.nan
+    Yi = Y.copy()
+    Yi[3] = -np.inf
+    cases = [
+        ((theta, [0.0], X + 1j, Y), r"data\[0\].*complex"),
+        ((theta, [0.0 + 2j], X, Y), r"params.*complex"),
+        ((theta + 1j, [0.0], X, Y), r"x.*complex"),
+        ((theta, [0.0], Xn, Y), r"data\[0\].*nan.*row 7"),
+        ((theta, [0.0], X, Yi), r"data\[1\].*-inf.*row 3"),
+        ((theta, [np.nan], X, Y), r"params\[0\] is nan"),
+        ((theta, [0.0], X[:0], Y[:0]), r"0 rows"),
+        ((theta, [0.0], X.astype(object), Y), r"data\[0\].*real numbers"),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # refused, never truncated with a ComplexWarning
+        for args, msg in cases:
+            for method in (obj.value, obj.grad, obj.value_and_grad, obj.hess):
+                with pytest.raises(ArgumentError, match=msg):
+                    method(*args)
+            if args[0] is theta:  # pack_args checks everything but x
+                with pytest.raises(ArgumentError, match=msg):
+                    obj.pack_args(*args[1:])
+        with pytest.raises(ArgumentError, match="rows selects no row"):
+            obj.value(theta, [0.0], X, Y, rows=np.zeros(0, dtype=int))
+        with pytest.raises(ArgumentError, match=r"x.*complex"):
+            logistic[0].value(np.zeros(4) + 1j, [0.0], X, Y)
+
+
+def test_plain_objective_refuses_complex_x(rosen2):
+    with pytest.raises(ArgumentError, match="complex"):
+        rosen2[0].value(np.array([1.0 + 1j, 1.0]))
+
+
+def test_string_formulas_are_parsed_never_executed(tmp_path):
+    target = tmp_path / "pwned"
+    x, y = sp.symbols("x y")
+    with pytest.raises(ValueError, match="__import__|attribute|not allowed|refused"):
+        codegen.compile(f"__import__('os').system('touch {target}') + x", [x])
+    with pytest.raises(ValueError):
+        codegen.compile("x**2", [f"__import__('os').system('touch {target}')"])
+    with pytest.raises(ValueError):
+        codegen.compile_vector([f"__import__('pathlib').Path('{target}').touch()"], [x])
+    assert not target.exists()
+    obj = codegen.compile("(x - 1)**2 + 3*y**2", ["x", "y"], jit=False)
+    assert obj.wrt == (x, y) and obj.value([1.0, 1.0]) == 3.0
+    F = codegen.compile_vector("x*y", ["x", "y"], jit=False)
+    assert F.jacobian([2.0, 3.0]).tolist() == [[3.0, 2.0]]
+    with pytest.raises(ValueError, match=r"wrt\[0\]"):
+        codegen.compile("x**2", ["x y"], jit=False)
+    with pytest.raises(codegen.CodegenError, match=r"wrt\[1\] must be a Symbol"):
+        codegen.compile("x**2", ["x", "2*x"], jit=False)
