@@ -2,7 +2,9 @@
 
 Every method runs its whole iteration loop in Numba nopython code calling the objective's jit
 kernels (compiled once per argument layout and cached on disk); a callback switches to a
-Python loop. ``minimize`` is the front door; each method is also callable on its own.
+Python loop, as does a plain Python objective (SciPy's ``fun``/``jac``/``hess``/``hessp``
+convention). ``minimize`` is the front door; each method is also callable on its own. Every
+option is checked before anything runs (:class:`OptionError` names the option and method).
 
 >>> from solvers import Status
 >>> Status.CONVERGED_GTOL.converged, Status.MAX_ITERATIONS.converged
@@ -17,6 +19,7 @@ from .linesearch import backtracking, strong_wolfe
 from .minimize import METHODS, minimize
 from .newton import modified_cholesky, newton
 from .objective import ObjectiveError
+from .options import OptionError
 from .result import Result, Status
 from .termination import terminate
 from .trust_region import newton_tr, steihaug_cg
@@ -24,7 +27,7 @@ from .trust_region import newton_tr, steihaug_cg
 from . import svm
 
 __all__ = [
-    "minimize", "METHODS", "Result", "Status", "ObjectiveError",
+    "minimize", "METHODS", "Result", "Status", "ObjectiveError", "OptionError",
     "newton", "newton_tr", "lbfgs", "bfgs",
     "gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
     "strong_wolfe", "backtracking", "modified_cholesky", "steihaug_cg", "terminate",

@@ -2,8 +2,9 @@
 import numpy as np
 from numba import njit
 
-from .linesearch import strong_wolfe, FAILED
-from .objective import as_kernels, check_x0, drive, stop_status
+from .linesearch import wolfe_search, FAILED
+from .objective import as_kernels, as_x0, check_x0, drive, stop_status
+from .options import check, check_common
 from .result import Result
 from .termination import accept, start, CONTINUE, FTOL, MAXITER, LINESEARCH, NONFINITE
 
@@ -67,7 +68,7 @@ def _bfgs_loop(vg, kargs, x0, maxiter, gtol, ftol, xtol, c1, c2, max_ls, skip_ep
                 # the quasi-Newton decrement: no representable decrease is left
                 status = FTOL
                 break
-            alpha, fn, gn, xn, nf, flag = strong_wolfe(vg, kargs, x, f, g, d, alpha0, c1, c2, max_ls)
+            alpha, fn, gn, xn, nf, flag = wolfe_search(vg, kargs, x, f, g, d, alpha0, c1, c2, max_ls)
             nfev += nf
             if flag < 0:  # FAILED or FAILED_NONFINITE
                 if not fresh:
@@ -94,7 +95,7 @@ def _bfgs_loop(vg, kargs, x0, maxiter, gtol, ftol, xtol, c1, c2, max_ls, skip_ep
                 break
     if status == CONTINUE:
         status = MAXITER
-    return x, f, g, nit, nfev, nfev, 0, status, hist_f[:nit + 1], hist_g[:nit + 1]
+    return x, f, g, nit, nfev, nfev, 0, status, hist_f[:nit + 1], hist_g[:nit + 1], H
 
 
 def bfgs(objective, x0, *, args=(), gtol=1e-6, ftol=0.0, xtol=0.0, maxiter=1000, c1=1e-4, c2=0.9,
@@ -103,11 +104,18 @@ def bfgs(objective, x0, *, args=(), gtol=1e-6, ftol=0.0, xtol=0.0, maxiter=1000,
 
     Pairs with ``s'y <= skip_eps * ||s|| * ||y||`` are skipped to keep H positive definite; the
     run also counts as converged (CONVERGED_FTOL) when the predicted decrease -g'd falls below
-    ``max(ftol, 1e-15) * max(|f|, 1)``.
+    ``max(ftol, 1e-15) * max(|f|, 1)``. The result's ``hess_inv`` is the final inverse-Hessian
+    approximation H.
     """
-    kern = as_kernels(objective, args, wrt, rows)
-    x = check_x0(x0, kern.n)
-    rest = (int(maxiter), float(gtol), float(ftol), float(xtol), float(c1), float(c2),
-            int(max_linesearch), float(skip_eps), float(max(ftol, 1e-15)))
+    o = check("bfgs", gtol=gtol, ftol=ftol, xtol=xtol, maxiter=maxiter, c1=c1, c2=c2,
+              max_linesearch=max_linesearch, skip_eps=skip_eps)
+    check_common("bfgs", callback, history)
+    x = as_x0(x0)
+    kern = as_kernels(objective, args, wrt, rows, n=x.shape[0])
+    x = check_x0(x, kern.n)
+    rest = (o["maxiter"], o["gtol"], o["ftol"], o["xtol"], o["c1"], o["c2"],
+            o["max_linesearch"], o["skip_eps"], max(o["ftol"], 1e-15))
     out = drive(_bfgs_loop, kern, (kern.vg,), x, rest, callback)
-    return Result.from_loop(out, "bfgs", history)
+    r = Result.from_loop(out[:10], "bfgs", history)
+    r.hess_inv = out[10]
+    return r

@@ -11,7 +11,8 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 
-from .objective import as_kernels, batch_args, check_x0, data_rows, drive, stop_status
+from .objective import as_kernels, as_x0, batch_args, check_x0, data_rows, drive, stop_status
+from .options import check, check_common
 from .result import Result
 from .schedules import as_schedule, schedule_lr, plateau_update, PLATEAU
 from .termination import accept, start, CONTINUE, MAXITER, NONFINITE, DIVERGED
@@ -169,22 +170,27 @@ def _run(method, objective, x0, *, lr, beta1=0.0, beta2=0.0, eps=0.0, weight_dec
          schedule=None, clip_norm=None, clip_value=None, batch_size=None, seed=0, epochs=None,
          maxiter=10000, gtol=1e-6, ftol=0.0, divergence=1e8, callback=None, history=False,
          wrt=None, rows=None):
-    if not lr > 0:
-        raise ValueError(f"{method}: learning rate lr must be > 0, got {lr}")
-    kern = as_kernels(objective, args, wrt, rows)
-    x = check_x0(x0, kern.n)
+    o = check(method, lr=lr, clip_norm=clip_norm, clip_value=clip_value, batch_size=batch_size,
+              seed=seed, epochs=epochs, maxiter=maxiter, gtol=gtol, ftol=ftol,
+              divergence=divergence)
+    check_common(method, callback, history)
     sched = as_schedule(schedule)
-    bs = int(batch_size) if batch_size else 0
+    x = as_x0(x0)
+    kern = as_kernels(objective, args, wrt, rows, n=x.shape[0])
+    x = check_x0(x, kern.n)
+    bs = o["batch_size"] or 0
     if bs and not kern.has_data:
         raise ValueError(f"{method}: batch_size needs a data objective (codegen.compile(..., data=)); "
                          f"this objective has no data rows")
-    if epochs is not None:
+    maxiter = o["maxiter"]
+    if o["epochs"] is not None:
         spe = -(-kern.n_rows // bs) if (bs and bs < kern.n_rows) else 1
-        maxiter = int(epochs) * spe
-    hp = np.array([lr, beta1, beta2, eps, weight_decay, clip_norm or 0.0, clip_value or 0.0])
+        maxiter = o["epochs"] * spe
+    hp = np.array([o["lr"], beta1, beta2, eps, weight_decay, o["clip_norm"] or 0.0,
+                   o["clip_value"] or 0.0])
     rest = (_RULES[method], hp, int(sched.code), np.ascontiguousarray(sched.params(), dtype=float),
-            bs, int(-1 if seed is None else seed), bool(kern.sum_reduced), int(maxiter),
-            float(gtol), float(ftol), float(divergence))
+            bs, -1 if o["seed"] is None else o["seed"], bool(kern.sum_reduced), maxiter,
+            o["gtol"], o["ftol"], o["divergence"])
     out = drive(_gd_loop, kern, (kern.vg,), x, rest, callback)
     return Result.from_loop(out, method, history)
 
@@ -205,21 +211,26 @@ def gd(objective, x0, *, lr=1e-2, **options):
 
 def momentum(objective, x0, *, lr=1e-2, beta=0.9, **options):
     """Heavy-ball momentum: v = beta v + g; x -= lr v."""
+    beta = check("momentum", beta=beta)["beta"]
     return _run("momentum", objective, x0, lr=lr, beta1=beta, **options)
 
 
 def nesterov(objective, x0, *, lr=1e-2, beta=0.9, **options):
     """Nesterov momentum (Sutskever form): v = beta v + g; x -= lr (g + beta v)."""
+    beta = check("nesterov", beta=beta)["beta"]
     return _run("nesterov", objective, x0, lr=lr, beta1=beta, **options)
 
 
 def adagrad(objective, x0, *, lr=1e-2, eps=1e-10, **options):
     """AdaGrad: G += g^2; x -= lr g / (sqrt(G) + eps)."""
+    eps = check("adagrad", eps=eps)["eps"]
     return _run("adagrad", objective, x0, lr=lr, eps=eps, **options)
 
 
 def rmsprop(objective, x0, *, lr=1e-2, rho=0.99, eps=1e-8, **options):
     """RMSProp: E = rho E + (1 - rho) g^2; x -= lr g / (sqrt(E) + eps)."""
+    o = check("rmsprop", rho=rho, eps=eps)
+    rho, eps = o["rho"], o["eps"]
     return _run("rmsprop", objective, x0, lr=lr, beta2=rho, eps=eps, **options)
 
 
@@ -228,12 +239,16 @@ def adam(objective, x0, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, **options)
 
     m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; x -= lr m/(1-b1^t) / (sqrt(v/(1-b2^t)) + eps).
     """
+    o = check("adam", beta1=beta1, beta2=beta2, eps=eps)
+    beta1, beta2, eps = o["beta1"], o["beta2"], o["eps"]
     return _run("adam", objective, x0, lr=lr, beta1=beta1, beta2=beta2, eps=eps, **options)
 
 
 def adamw(objective, x0, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2,
           **options):
     """AdamW: x *= (1 - lr * weight_decay) (decoupled), then the Adam step."""
+    o = check("adamw", beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay)
+    beta1, beta2, eps, weight_decay = o["beta1"], o["beta2"], o["eps"], o["weight_decay"]
     return _run("adamw", objective, x0, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
                 weight_decay=weight_decay, **options)
 

@@ -2,12 +2,15 @@
 import numpy as np
 from numba import njit
 
-from .linesearch import strong_wolfe, FAILED
-from .objective import as_kernels, check_x0, drive, stop_status
+from .linesearch import wolfe_search, FAILED
+from .objective import as_kernels, as_x0, check_x0, drive, stop_status
+from .options import check, check_common
 from .result import Result
-from .termination import accept, start, CONTINUE, FTOL, MAXITER, LINESEARCH, NONFINITE
+from .termination import accept, start, CONTINUE, FTOL, MAXFEV, MAXITER, LINESEARCH, NONFINITE
 
 __all__ = ["lbfgs"]
+
+_NO_LIMIT = 2**62
 
 
 @njit(cache=True)
@@ -29,7 +32,7 @@ def _two_loop(g, S, Y, rho, count, head, gamma):
 
 
 def _lbfgs_loop(vg, kargs, x0, m, maxiter, gtol, ftol, xtol, c1, c2, max_ls, skip_eps, dec_tol,
-                cb):
+                maxfev, cb):
     n = x0.shape[0]
     x = x0.copy()
     f, g = vg(x, *kargs)
@@ -44,6 +47,9 @@ def _lbfgs_loop(vg, kargs, x0, m, maxiter, gtol, ftol, xtol, c1, c2, max_ls, ski
     nit = 0
     if status == CONTINUE:
         while nit < maxiter:
+            if nfev >= maxfev:
+                status = MAXFEV
+                break
             if count > 0:
                 d = _two_loop(g, S, Y, rho, count, head, gamma)
                 alpha0 = 1.0
@@ -58,9 +64,13 @@ def _lbfgs_loop(vg, kargs, x0, m, maxiter, gtol, ftol, xtol, c1, c2, max_ls, ski
                 # the quasi-Newton decrement: no representable decrease is left
                 status = FTOL
                 break
-            alpha, fn, gn, xn, nf, flag = strong_wolfe(vg, kargs, x, f, g, d, alpha0, c1, c2, max_ls)
+            alpha, fn, gn, xn, nf, flag = wolfe_search(vg, kargs, x, f, g, d, alpha0, c1, c2,
+                                                       min(max_ls, maxfev - nfev))
             nfev += nf
             if flag < 0:  # FAILED or FAILED_NONFINITE
+                if nfev >= maxfev:  # the search was cut short by the evaluation budget
+                    status = MAXFEV
+                    break
                 if count > 0:  # the quasi-Newton model was bad: forget it and retry
                     count = 0
                     continue
@@ -91,17 +101,28 @@ def _lbfgs_loop(vg, kargs, x0, m, maxiter, gtol, ftol, xtol, c1, c2, max_ls, ski
 
 
 def lbfgs(objective, x0, *, args=(), m=10, gtol=1e-6, ftol=0.0, xtol=0.0, maxiter=1000,
-          c1=1e-4, c2=0.9, max_linesearch=40, skip_eps=1e-10, callback=None, history=False,
-          wrt=None, rows=None):
+          c1=1e-4, c2=0.9, max_linesearch=40, skip_eps=1e-10, maxfun=None, callback=None,
+          history=False, wrt=None, rows=None):
     """Minimise with L-BFGS (two-loop recursion, memory ``m``, scaling gamma = s'y/y'y).
 
     Updates with ``s'y <= skip_eps * ||s|| * ||y||`` are skipped so the implicit inverse Hessian
     stays positive definite. The run also counts as converged (CONVERGED_FTOL) when the
-    predicted decrease -g'd falls below ``max(ftol, 1e-15) * max(|f|, 1)``. ``callback(x)`` runs the loop in Python; returning True stops.
+    predicted decrease -g'd falls below ``max(ftol, 1e-15) * max(|f|, 1)``. ``maxfun`` caps the
+    objective evaluations (status MAX_FUNCTION_EVALUATIONS; the line search is cut short to stay
+    within it; with finite differences each gradient costs n + 1). ``callback(x)`` or
+    ``callback(intermediate_result)`` runs the loop in Python; returning True or raising
+    StopIteration stops.
     """
-    kern = as_kernels(objective, args, wrt, rows)
-    x = check_x0(x0, kern.n)
-    rest = (int(m), int(maxiter), float(gtol), float(ftol), float(xtol), float(c1), float(c2),
-            int(max_linesearch), float(skip_eps), float(max(ftol, 1e-15)))
+    o = check("lbfgs", m=m, gtol=gtol, ftol=ftol, xtol=xtol, maxiter=maxiter, c1=c1, c2=c2,
+              max_linesearch=max_linesearch, skip_eps=skip_eps, maxfun=maxfun)
+    check_common("lbfgs", callback, history)
+    x = as_x0(x0)
+    kern = as_kernels(objective, args, wrt, rows, n=x.shape[0])
+    x = check_x0(x, kern.n)
+    maxfev = _NO_LIMIT if o["maxfun"] is None else o["maxfun"]
+    if not kern.compiled:  # vg calls the budget allows
+        maxfev = maxfev // kern.evaluations_per_gradient()
+    rest = (o["m"], o["maxiter"], o["gtol"], o["ftol"], o["xtol"], o["c1"], o["c2"],
+            o["max_linesearch"], o["skip_eps"], max(o["ftol"], 1e-15), maxfev)
     out = drive(_lbfgs_loop, kern, (kern.vg,), x, rest, callback)
     return Result.from_loop(out, "lbfgs", history)

@@ -9,8 +9,11 @@ point is still a safe, lower iterate), ``FAILED`` (no lower point found; x is un
 """
 import numpy as np
 from numba import njit
+from numba.core.types import WrapperAddressProtocol
+from numba.extending import overload
 
-__all__ = ["strong_wolfe", "backtracking", "WOLFE", "ARMIJO", "FAILED", "FAILED_NONFINITE"]
+__all__ = ["strong_wolfe", "backtracking", "wolfe_search", "WOLFE", "ARMIJO", "FAILED",
+           "FAILED_NONFINITE"]
 
 WOLFE = 0
 ARMIJO = 1
@@ -128,6 +131,19 @@ def strong_wolfe(vg, kargs, x, f0, g0, d, alpha0, c1, c2, maxiter):
     if alo > 0.0:
         return alo, flo, glo, xlo, nfev, ARMIJO
     return 0.0, f0, g0, x, nfev, FAILED if finite_seen else FAILED_NONFINITE
+
+
+def wolfe_search(vg, kargs, x, f0, g0, d, alpha0, c1, c2, maxiter):
+    """:func:`strong_wolfe` as the solver loops call it: compiled for compiled kernels, its
+    Python source for a Python objective (which compiled code cannot call)."""
+    search = strong_wolfe if isinstance(vg, WrapperAddressProtocol) else strong_wolfe.py_func
+    return search(vg, kargs, x, f0, g0, d, alpha0, c1, c2, maxiter)
+
+
+@overload(wolfe_search)
+def _wolfe_search_impl(vg, kargs, x, f0, g0, d, alpha0, c1, c2, maxiter):
+    return lambda vg, kargs, x, f0, g0, d, alpha0, c1, c2, maxiter: strong_wolfe(
+        vg, kargs, x, f0, g0, d, alpha0, c1, c2, maxiter)
 
 
 @njit(cache=True)

@@ -3,7 +3,8 @@ from .bfgs import bfgs
 from .gradient import adagrad, adam, adamw, gd, momentum, nesterov, rmsprop
 from .lbfgs import lbfgs
 from .newton import newton
-from .objective import as_kernels
+from .objective import LoopCallback, ObjectiveError, as_x0, callback_adapter
+from .options import OptionError, SPECS, check_common, from_scipy
 from .trust_region import newton_tr
 
 __all__ = ["minimize", "METHODS"]
@@ -13,20 +14,52 @@ METHODS = {
     "momentum": momentum, "nesterov": nesterov, "adagrad": adagrad, "rmsprop": rmsprop,
     "adam": adam, "adamw": adamw,
 }
-_ALIASES = {"l-bfgs": "lbfgs", "l-bfgs-b": "lbfgs", "newton_tr": "newton-tr", "trust-ncg": "newton-tr",
+# Other spellings, SciPy's method names among them (matched case-insensitively). Newton-CG and
+# trust-ncg both take Hessian-vector products and truncate CG, as newton-tr; trust-exact uses the
+# exact dense Hessian made positive definite, as newton (which steps by a line search instead).
+_ALIASES = {"l-bfgs": "lbfgs", "l-bfgs-b": "lbfgs", "newton_tr": "newton-tr",
+            "trust-ncg": "newton-tr", "newton-cg": "newton-tr", "trust-exact": "newton",
             "sgd": "gd"}
+_SCIPY_ONLY = ("nelder-mead", "powell", "cg", "tnc", "cobyla", "cobyqa", "slsqp", "trust-constr",
+               "dogleg", "trust-krylov")
+# SciPy's finite-difference step defaults: L-BFGS-B 1e-8, BFGS sqrt(machine epsilon)
+_FD_STEP = {"lbfgs": 1e-8, "bfgs": 1.4901161193847656e-08}
+
+
+def _method(method):
+    key = "lbfgs" if method is None else str(method).lower()
+    key = _ALIASES.get(key, key)
+    if key in METHODS:
+        return key
+    ours = ", ".join(METHODS)
+    scipy_names = "L-BFGS-B, BFGS, Newton-CG, trust-ncg, trust-exact"
+    if key in _SCIPY_ONLY:
+        raise ValueError(f"method {method!r} is SciPy's and has no equivalent here: use "
+                         f"scipy.optimize.minimize for it; ours are {ours} (SciPy's names "
+                         f"{scipy_names} also work)")
+    raise ValueError(f"unknown method {method!r}; choose one of {ours} (SciPy's names "
+                     f"{scipy_names} also work)")
 
 
 def minimize(objective, x0, method="lbfgs", args=(), tol=None, maxiter=None, callback=None,
-             options=None, wrt=None, history=False, verbose=False):
+             options=None, wrt=None, history=False, verbose=False, *, jac=None, hess=None,
+             hessp=None, bounds=None, constraints=()):
     """Minimise ``objective`` from ``x0``; returns a :class:`solvers.Result`.
 
-    objective: a ``codegen`` CompiledObjective, or a SymPy expression together with ``wrt=``
-    (compiled on the fly). args: the objective's parameter values. tol: sets ``gtol`` (max
-    gradient entry). callback(x) runs after every iteration (the loop then runs in Python);
-    returning True stops. options: the method's own keywords, e.g. ``{"m": 20}`` for L-BFGS or
-    ``{"lr": 0.1, "schedule": Cosine(100)}`` for Adam; ``history=True`` records f and |g| per
-    iteration.
+    objective: a ``codegen`` CompiledObjective; a SymPy expression or formula text together
+    with ``wrt=`` (compiled on the fly); or, as in SciPy, a Python callable ``fun(x, *args)``
+    with ``jac=`` (a callable, or True when fun returns ``(f, g)``; without it, forward
+    differences with step ``options["eps"]``, each evaluation counted in ``nfev``), ``hess=``
+    (method newton) or ``hessp=`` (newton-tr). Python callables run the method's loop in Python.
+    args: the compiled objective's parameter values, or fun's extra arguments. tol: sets
+    ``gtol`` (max gradient entry). callback(x), or callback(intermediate_result) as SciPy >= 1.11,
+    runs after every iteration (the loop then runs in Python); returning True or raising
+    StopIteration stops. options: the method's own keywords, e.g. ``{"m": 20}`` for L-BFGS or
+    ``{"lr": 0.1, "schedule": Cosine(100)}`` for Adam; SciPy's names ``maxcor``, ``maxls``,
+    ``maxfun``, ``disp``, ``eps``, ``initial_trust_radius``, ``max_trust_radius`` where the
+    method has the option. Every option is checked before anything runs (:class:`OptionError`).
+    method: ours (``solvers.METHODS``) or SciPy's L-BFGS-B, BFGS, Newton-CG / trust-ncg
+    (newton-tr), trust-exact (newton). ``history=True`` records f and |g| per iteration.
 
     >>> import sympy
     >>> x, y = sympy.symbols("x y")
@@ -35,38 +68,94 @@ def minimize(objective, x0, method="lbfgs", args=(), tol=None, maxiter=None, cal
     (True, 'CONVERGED_GTOL', array([1., 1.]))
     >>> minimize(100*(y - x**2)**2 + (1 - x)**2, [-1.2, 1], wrt=[x, y], maxiter=5).message
     'Stopped: the maximum number of iterations was reached before convergence.'
+    >>> import scipy.optimize as so
+    >>> r = minimize(so.rosen, [1.3, 0.7, 0.8], jac=so.rosen_der, method="L-BFGS-B")
+    >>> r.success, r["x"].round(4), r.jac.shape
+    (True, array([1., 1., 1.]), (3,))
     """
-    key = str(method).lower()
-    key = _ALIASES.get(key, key)
-    solver = METHODS.get(key)
-    if solver is None:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    opts = dict(options or {})
+    if bounds is not None:
+        raise NotImplementedError("bounds are not supported yet: solvers minimise without "
+                                  "bounds (use scipy.optimize.minimize for them)")
+    if constraints is not None and len(constraints):
+        raise NotImplementedError("constraints are not supported yet: solvers minimise without "
+                                  "constraints (use scipy.optimize.minimize, or derive.kkt)")
+    key = _method(method)
+    solver = METHODS[key]
+    if options is not None and not hasattr(options, "items"):
+        raise OptionError(f"options must be a dict of the method's options, got "
+                          f"{type(options).__name__}")
+    opts = from_scipy(key, dict(options or {}))  # unknown names refused here, before any run
+    disp = opts.pop("disp", False)
+    if disp not in (True, False, 0, 1, None):
+        raise OptionError(f"{key}: option 'disp' must be True or False, got {disp!r}")
     if tol is not None:
-        opts.setdefault("gtol", float(tol))
+        tol = _tol(key, tol)
+        opts.setdefault("gtol", tol)
     if maxiter is not None:
-        opts.setdefault("maxiter", int(maxiter))
-    if verbose:
-        kern = as_kernels(objective, args, wrt, opts.pop("rows", None))
-        objective, args, wrt = kern, (), None
-        callback = _printer(kern, callback)
+        opts.setdefault("maxiter", maxiter)
+    check_common(key, callback, history)
+    eps = opts.pop("eps", None) if key in _FD_STEP else None
+    x = as_x0(x0)
+    python = not (hasattr(objective, "jit") or wrt is not None
+                  or isinstance(objective, str) or _is_sympy(objective))
+    if python:
+        objective = _python_objective(key, objective, x.shape[0], args, jac, hess, hessp, eps)
+        args = ()
+    else:
+        for name, value in (("jac", jac), ("hess", hess), ("hessp", hessp)):
+            if value is not None:
+                raise OptionError(f"{name}= applies to a Python callable objective; a compiled "
+                                  f"or SymPy objective derives its own {name}")
+        if eps is not None:
+            raise OptionError("option 'eps' is the finite-difference step of a Python callable "
+                              "objective without jac; this objective has exact gradients")
+    if verbose or disp:
+        callback = _printer(callback)
+    return solver(objective, x, args=args, callback=callback, history=history, wrt=wrt, **opts)
+
+
+def _tol(key, tol):
     try:
-        return solver(objective, x0, args=args, callback=callback, history=history, wrt=wrt, **opts)
-    except TypeError as exc:
-        if "unexpected keyword" in str(exc):
-            raise TypeError(f"method {key!r} does not take that option ({exc}); see "
-                            f"help(solvers.{solver.__name__}) for its options") from None
-        raise
+        return SPECS[key]["gtol"](tol)
+    except (ValueError, TypeError):
+        raise OptionError(f"{key}: 'tol' (the gradient tolerance gtol) must be a finite "
+                          f"number >= 0, got {tol!r}") from None
 
 
-def _printer(kern, callback):
-    """A callback printing iteration, f and max|g| (evaluated for display only, not counted)."""
-    state = {"k": 0}
+def _is_sympy(objective):
+    return type(objective).__module__.split(".")[0] == "sympy"
+
+
+def _python_objective(key, fun, n, args, jac, hess, hessp, eps):
+    from .callables import PythonObjective
+    if not callable(fun):
+        raise ObjectiveError(f"objective of type {type(fun).__name__} is neither compiled nor "
+                             "callable: pass codegen.compile(expr, wrt), a SymPy expression "
+                             "with wrt=, or a Python function fun(x, *args)")
+    if key == "newton" and hess is None:
+        raise OptionError("method 'newton' (trust-exact) needs the Hessian of a Python "
+                          "objective: pass hess=, or use method 'newton-tr' with hessp=")
+    if key == "newton-tr" and hess is None and hessp is None:
+        raise OptionError("method 'newton-tr' (Newton-CG, trust-ncg) needs hessp= or hess= for "
+                          "a Python objective")
+    if eps is not None:
+        try:
+            eps = SPECS["lbfgs"]["eps"](eps)
+        except (ValueError, TypeError):
+            raise OptionError(f"{key}: option 'eps' (the finite-difference step) must be a "
+                              f"finite number > 0, got {eps!r}") from None
+    elif jac is None or jac is False or (isinstance(jac, str) and jac == "2-point"):
+        eps = _FD_STEP.get(key)
+    return PythonObjective(fun, n, args, jac=jac, hess=hess, hessp=hessp, eps=eps)
+
+
+def _printer(callback):
+    """A loop callback printing iteration, f and max|g| (the loop's own values), then running
+    the user's callback."""
+    user = None if callback is None else callback_adapter(callback)
     print(f"{'iter':>6} {'f':>22} {'max|g|':>12}")
 
-    def cb(x):
-        state["k"] += 1
-        f, g = kern.jit.value_and_grad(x, *kern.kargs)
-        print(f"{state['k']:>6} {f:>22.15g} {float(abs(g).max()) if g.size else 0.0:>12.4e}")
-        return bool(callback(x)) if callback is not None else False
-    return cb
+    def cb(k, x, f, gnorm):
+        print(f"{k:>6} {f:>22.15g} {gnorm:>12.4e}")
+        return bool(user(k, x, f, gnorm)) if user is not None else False
+    return LoopCallback(cb)

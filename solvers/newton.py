@@ -10,8 +10,9 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numba import njit, types
 
-from .linesearch import strong_wolfe, FAILED
-from .objective import as_kernels, callback_adapter, check_x0, drive, specialize, stop_status
+from .linesearch import strong_wolfe, wolfe_search, FAILED
+from .objective import as_kernels, as_x0, callback_adapter, check_x0, drive, specialize, stop_status
+from .options import OptionError, check, check_common
 from .result import Result
 from .termination import accept, start, CONTINUE, MAXITER, LINESEARCH, NONFINITE, HESSIAN, FTOL
 
@@ -109,7 +110,7 @@ def _newton_loop(vg, hess, kargs, x0, maxiter, gtol, ftol, xtol, c1, c2, max_ls,
                 # Newton decrement at rounding level: no representable decrease is left
                 status = FTOL
                 break
-            alpha, fn, gn, xn, nf, flag = strong_wolfe(vg, kargs, x, f, g, d, 1.0, c1, c2, max_ls)
+            alpha, fn, gn, xn, nf, flag = wolfe_search(vg, kargs, x, f, g, d, 1.0, c1, c2, max_ls)
             nfev += nf
             if flag < 0:  # FAILED or FAILED_NONFINITE
                 status = LINESEARCH if flag == FAILED else NONFINITE
@@ -207,15 +208,22 @@ def newton(objective, x0, *, args=(), gtol=1e-8, ftol=0.0, xtol=0.0, maxiter=200
     ``max(ftol, 1e-15) * max(|f|, 1)``: no representable decrease is left. ``sparse=None`` chooses the sparse path for n > 200
     when the objective provides ``hess_sparse``.
     """
-    kern = as_kernels(objective, args, wrt, rows)
-    x = check_x0(x0, kern.n)
+    o = check("newton", gtol=gtol, ftol=ftol, xtol=xtol, maxiter=maxiter, c1=c1, c2=c2,
+              max_linesearch=max_linesearch, beta=beta, sparse=sparse)
+    check_common("newton", callback, history)
+    x = as_x0(x0)
+    kern = as_kernels(objective, args, wrt, rows, n=x.shape[0])
+    x = check_x0(x, kern.n)
+    sparse = o["sparse"]
     if sparse is None:
         sparse = kern.n > 200 and hasattr(kern.obj, "hess_sparse")
+    elif sparse and not hasattr(kern.obj, "hess_sparse"):
+        raise OptionError("newton: sparse=True needs an objective with hess_sparse "
+                         "(a codegen CompiledObjective)")
+    rest = (o["maxiter"], o["gtol"], o["ftol"], o["xtol"], o["c1"], o["c2"],
+            o["max_linesearch"], o["beta"])
     if sparse:
-        return _newton_sparse(kern, x, int(maxiter), float(gtol), float(ftol), float(xtol),
-                              float(c1), float(c2), int(max_linesearch), float(beta), callback,
-                              history)
-    rest = (int(maxiter), float(gtol), float(ftol), float(xtol), float(c1), float(c2),
-            int(max_linesearch), float(beta), float(max(ftol, 1e-15)))
+        return _newton_sparse(kern, x, *rest, callback, history)
+    rest += (max(o["ftol"], 1e-15),)
     out = drive(_newton_loop, kern, (kern.vg, kern.hess), x, rest, callback)
     return Result.from_loop(out, "newton", history)

@@ -8,6 +8,7 @@ on-disk cache by every objective with that layout.
 """
 from __future__ import annotations
 
+import inspect
 import weakref
 
 import numba
@@ -16,10 +17,12 @@ from numba import types
 from numba.core.types import WrapperAddressProtocol
 from numba.extending import overload, typeof_impl
 
+from .result import IntermediateResult
 from .termination import CALLBACK
 
 __all__ = ["Kernels", "KernelRef", "as_kernels", "specialize", "batch_args", "ask_stop",
-           "stop_status", "drive", "ObjectiveError"]
+           "stop_status", "drive", "ObjectiveError", "as_x0", "check_x0", "callback_adapter",
+           "LoopCallback"]
 
 _vec = types.Array(types.float64, 1, "C")
 _mat = types.Array(types.float64, 2, "C")
@@ -136,6 +139,8 @@ def specialize(pyfunc, argtypes):
 class Kernels:
     """The jit kernels of one objective, packed arguments and their Numba types."""
 
+    compiled = True  # the loops can run as nopython code on these kernels
+
     def __init__(self, obj, args=(), rows=None):
         jit = getattr(obj, "jit", None)
         if jit is None or not hasattr(obj, "pack_args"):
@@ -197,11 +202,26 @@ class Kernels:
 _KERNELS = weakref.WeakKeyDictionary()
 
 
-def as_kernels(objective, args=(), wrt=None, rows=None):
-    """Kernels of ``objective``: a CompiledObjective, or a SymPy expression compiled with ``wrt``."""
+def _is_symbolic(objective):
+    """A SymPy expression or formula text: it needs ``wrt`` to be compiled."""
+    return isinstance(objective, str) or type(objective).__module__.split(".")[0] == "sympy"
+
+
+def as_kernels(objective, args=(), wrt=None, rows=None, n=None):
+    """Kernels of ``objective``: a CompiledObjective, a SymPy expression or formula text compiled
+    with ``wrt``, or a Python callable ``fun(x, *args)`` of ``n`` variables (SciPy's
+    convention, gradient by forward differences; see :mod:`solvers.callables`)."""
     if isinstance(objective, Kernels):
         return objective
+    if getattr(objective, "compiled", None) is False:  # a callables.PythonObjective
+        if rows is not None:
+            raise ObjectiveError("rows= selects data rows of a compiled objective with data; "
+                                 "a Python objective has none")
+        return objective
     if not hasattr(objective, "jit"):
+        if wrt is None and not _is_symbolic(objective) and callable(objective):
+            from .callables import PythonObjective
+            return as_kernels(PythonObjective(objective, n, args), rows=rows)
         if wrt is None:
             raise ObjectiveError(
                 f"objective of type {type(objective).__name__} is not compiled: pass wrt=[symbols] "
@@ -219,15 +239,76 @@ def as_kernels(objective, args=(), wrt=None, rows=None):
     return Kernels(objective, args, rows=rows)
 
 
+class LoopCallback:
+    """A callback already in the loops' form ``fn(k, x, f, gnorm) -> stop?`` (used as is)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, k, x, f, gnorm):
+        return self.fn(k, x, f, gnorm)
+
+
+def _wants_intermediate_result(callback):
+    """SciPy's (>= 1.11) test: a callback whose only parameter is ``intermediate_result``."""
+    try:
+        return set(inspect.signature(callback).parameters) == {"intermediate_result"}
+    except (TypeError, ValueError):  # no signature (some builtins): the callback(xk) form
+        return False
+
+
 def callback_adapter(callback):
-    """Python-loop callback ``cb(k, x, f, gnorm) -> stop?`` from a user ``callback(x)``."""
+    """Python-loop callback ``cb(k, x, f, gnorm) -> stop?`` from a user callback.
+
+    As SciPy calls it: ``callback(intermediate_result)`` (x, fun, nit, grad_norm) when that is
+    its only parameter's name, else ``callback(xk)``. A true return value or
+    ``raise StopIteration`` stops the run (status CALLBACK_STOP).
+    """
+    if isinstance(callback, LoopCallback):
+        return callback
+    if _wants_intermediate_result(callback):
+        def call(k, x, f, gnorm):
+            return callback(intermediate_result=IntermediateResult(
+                x=x.copy(), fun=float(f), nit=int(k), grad_norm=float(gnorm)))
+    else:
+        def call(k, x, f, gnorm):
+            return callback(x.copy())
+
     def cb(k, x, f, gnorm):
-        return bool(callback(x.copy()))
+        try:
+            return bool(call(k, x, f, gnorm))
+        except StopIteration:
+            return True
     return cb
 
 
+def as_x0(x0):
+    """``x0`` as a fresh 1-D float64 array; None, complex, text, more than one dimension and
+    NaN/inf are refused (never cast, flattened or truncated)."""
+    if x0 is None:
+        raise ValueError("x0 is None: give the starting point, a 1-D array of n real numbers")
+    try:
+        a = np.asarray(x0)
+    except ValueError as exc:  # ragged nested sequences
+        raise ValueError(f"x0 is not a 1-D array of numbers: {exc}") from None
+    if a.dtype.kind == "c":
+        raise ValueError(f"x0 is complex ({a.dtype}), but the variables are real: pass "
+                         "x0.real if the imaginary part is meant to go")
+    if a.dtype.kind not in "fiu":
+        raise ValueError(f"x0 must hold real numbers, got dtype {a.dtype}")
+    if a.ndim > 1:
+        raise ValueError(f"x0 must be 1-D, got shape {a.shape}; pass x0.ravel() if a "
+                         "flattened start is meant")
+    x = np.array(a, dtype=np.float64).reshape(-1)  # a copy: the loops never touch the caller's
+    bad = np.flatnonzero(~np.isfinite(x))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"x0[{i}] is {x[i]}: the starting point must be finite")
+    return x
+
+
 def check_x0(x0, n):
-    x = np.ascontiguousarray(np.asarray(x0, dtype=np.float64).ravel()).copy()
+    x = as_x0(x0)
     if x.shape[0] != n:
         raise ValueError(f"x0 has {x.shape[0]} entries but the objective has n={n} variables")
     return x
@@ -241,6 +322,11 @@ def drive(pyfunc, kern, funcs, x, rest, callback):
     layout shares one compiled loop. With a callback it runs as plain Python calling the same
     kernels, so the callback sees every iterate.
     """
+    if not kern.compiled:  # Python callables: nopython code cannot call them
+        out = pyfunc(*funcs, kern.kargs, x, *rest,
+                     None if callback is None else callback_adapter(callback))
+        # the objective's own counts: finite differences cost n + 1 evaluations per gradient
+        return out[:4] + (kern.nfev, kern.njev, kern.nhev) + out[7:]
     if callback is None:
         key = (pyfunc, len(funcs))
         loop = kern._loops.get(key)

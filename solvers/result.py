@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Status", "Result"]
+__all__ = ["Status", "Result", "IntermediateResult"]
 
 
 class Status(enum.IntEnum):
@@ -22,6 +23,7 @@ class Status(enum.IntEnum):
     DIVERGED = 7
     TRUST_REGION_COLLAPSED = 8
     CALLBACK_STOP = 9
+    MAX_FUNCTION_EVALUATIONS = 10
 
     @property
     def converged(self) -> bool:
@@ -44,16 +46,26 @@ _MESSAGES = {
     Status.DIVERGED: "Failed: the objective grew without bound (diverged); lower the learning rate.",
     Status.TRUST_REGION_COLLAPSED: "Failed: the trust region shrank to nothing without an acceptable step.",
     Status.CALLBACK_STOP: "Stopped: the callback asked to stop.",
+    Status.MAX_FUNCTION_EVALUATIONS: "Stopped: the maximum number of function evaluations "
+                                     "(maxfun) was reached before convergence.",
 }
 
 
 @dataclass(repr=False)
-class Result:
+class Result(Mapping):
     """Outcome of a minimization, like SciPy's ``OptimizeResult``.
 
     ``success`` is True only when a convergence test held at a finite point.
     ``history`` (when asked for) maps ``"fun"`` and ``"grad_norm"`` to one value per iteration,
-    starting with the initial point.
+    starting with the initial point. Reads like SciPy's OptimizeResult too: ``jac`` is
+    ``grad``, ``njev`` is ``ngev``, ``hess_inv`` is BFGS's inverse-Hessian approximation
+    (L-BFGS keeps none as a matrix), and ``res["x"]``, ``res.keys()``, ``dict(res)`` work.
+    ``status`` holds our :class:`Status` codes, not SciPy's numbers.
+
+    >>> r = Result(x=np.array([1.0]), fun=0.0, grad=np.array([0.0]), nit=3, nfev=4, ngev=4,
+    ...            nhev=0, status=0)
+    >>> r["success"], r.jac is r.grad, r["njev"], "hess_inv" in r
+    (True, True, 4, False)
     """
 
     x: np.ndarray
@@ -66,8 +78,35 @@ class Result:
     status: Status
     method: str = ""
     history: dict | None = None
+    hess_inv: np.ndarray | None = None
     message: str = field(init=False)
     success: bool = field(init=False)
+
+    @property
+    def jac(self):
+        """SciPy's name of the gradient at ``x``."""
+        return self.grad
+
+    @property
+    def njev(self):
+        """SciPy's name of the number of gradient evaluations."""
+        return self.ngev
+
+    def keys(self):
+        names = ["x", "fun", "jac", "grad", "nit", "nfev", "njev", "ngev", "nhev", "status",
+                 "message", "success", "method"]
+        return names + [k for k in ("history", "hess_inv") if getattr(self, k) is not None]
+
+    def __getitem__(self, key):
+        if key not in self.keys():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def __len__(self):
+        return len(self.keys())
 
     def __post_init__(self):
         finite = bool(np.isfinite(self.fun) and np.all(np.isfinite(self.x))
@@ -93,6 +132,22 @@ class Result:
         if self.history is not None:
             lines.append(f" history: {len(self.history['fun'])} entries (fun, grad_norm)")
         return "Result(\n" + "\n".join(lines) + "\n)"
+
+
+class IntermediateResult(dict):
+    """What ``callback(intermediate_result)`` receives: ``x``, ``fun``, ``nit`` and
+    ``grad_norm`` (max |g_i|), read as keys or as attributes, like SciPy's OptimizeResult.
+
+    >>> r = IntermediateResult(x=np.zeros(2), fun=1.5, nit=3, grad_norm=0.1)
+    >>> r.fun, r["nit"]
+    (1.5, 3)
+    """
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def _from_loop(cls, out, method, history=False):

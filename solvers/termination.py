@@ -24,6 +24,7 @@ HESSIAN = 6
 DIVERGED = 7
 TRCOLLAPSE = 8
 CALLBACK = 9
+MAXFEV = 10
 
 
 @njit(cache=True)

@@ -5,7 +5,11 @@ Uses only Hessian-vector products (``hessp``), so it never forms or factors the 
 import numpy as np
 from numba import njit
 
-from .objective import as_kernels, check_x0, drive, stop_status
+from numba.core.types import WrapperAddressProtocol
+from numba.extending import overload
+
+from .objective import as_kernels, as_x0, check_x0, drive, stop_status
+from .options import check, check_common
 from .result import Result
 from .termination import accept, start, CONTINUE, MAXITER, NONFINITE, HESSIAN, TRCOLLAPSE
 
@@ -62,6 +66,19 @@ def steihaug_cg(hessp, kargs, x, g, delta, tol, maxcg):
 steihaug_cg = njit(cache=True)(steihaug_cg)
 
 
+def _truncated_cg(hessp, kargs, x, g, delta, tol, maxcg):
+    """:func:`steihaug_cg` as the loop calls it: compiled, or its Python source when ``hessp``
+    is a Python callable (which compiled code cannot call)."""
+    cg = steihaug_cg if isinstance(hessp, WrapperAddressProtocol) else steihaug_cg.py_func
+    return cg(hessp, kargs, x, g, delta, tol, maxcg)
+
+
+@overload(_truncated_cg)
+def _truncated_cg_impl(hessp, kargs, x, g, delta, tol, maxcg):
+    return lambda hessp, kargs, x, g, delta, tol, maxcg: steihaug_cg(hessp, kargs, x, g, delta,
+                                                                     tol, maxcg)
+
+
 def _tr_loop(vg, hessp, kargs, x0, maxiter, gtol, ftol, xtol, delta0, delta_max, eta, cb):
     n = x0.shape[0]
     x = x0.copy()
@@ -75,7 +92,7 @@ def _tr_loop(vg, hessp, kargs, x0, maxiter, gtol, ftol, xtol, delta0, delta_max,
         while nit < maxiter:
             gnorm = np.sqrt(np.dot(g, g))
             tol = min(0.5, np.sqrt(gnorm)) * gnorm  # superlinear forcing (N&W eq. 7.3)
-            p, Hp, boundary, nhp, finite = steihaug_cg(hessp, kargs, x, g, delta, tol, 2 * n + 10)
+            p, Hp, boundary, nhp, finite = _truncated_cg(hessp, kargs, x, g, delta, tol, 2 * n + 10)
             nhev += nhp
             if not finite:
                 status = HESSIAN
@@ -111,11 +128,14 @@ def newton_tr(objective, x0, *, args=(), gtol=1e-8, ftol=0.0, xtol=0.0, maxiter=
               rows=None):
     """Minimise with trust-region Newton-CG (Steihaug), using Hessian-vector products only.
 
-    ``nhev`` counts Hessian-vector products.
+    ``nhev`` counts Hessian-vector products (Hessian evaluations for a Python ``hess``).
     """
-    kern = as_kernels(objective, args, wrt, rows)
-    x = check_x0(x0, kern.n)
-    rest = (int(maxiter), float(gtol), float(ftol), float(xtol), float(delta0), float(delta_max),
-            float(eta))
+    o = check("newton-tr", gtol=gtol, ftol=ftol, xtol=xtol, maxiter=maxiter, delta0=delta0,
+              delta_max=delta_max, eta=eta)
+    check_common("newton-tr", callback, history)
+    x = as_x0(x0)
+    kern = as_kernels(objective, args, wrt, rows, n=x.shape[0])
+    x = check_x0(x, kern.n)
+    rest = (o["maxiter"], o["gtol"], o["ftol"], o["xtol"], o["delta0"], o["delta_max"], o["eta"])
     out = drive(_tr_loop, kern, (kern.vg, kern.hessp), x, rest, callback)
     return Result.from_loop(out, "newton-tr", history)

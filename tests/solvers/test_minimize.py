@@ -42,7 +42,7 @@ def test_uncompiled_objective_without_wrt_is_rejected():
 def test_unknown_method_and_option_errors_name_the_culprit(rosen):
     with pytest.raises(ValueError, match="unknown method 'lbgfs'"):
         solvers.minimize(rosen, X0, method="lbgfs")
-    with pytest.raises(TypeError, match="'lbfgs' does not take that option"):
+    with pytest.raises(TypeError, match="'lbfgs' does not take option 'lr'"):
         solvers.minimize(rosen, X0, options={"lr": 0.1})
 
 
