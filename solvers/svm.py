@@ -224,6 +224,11 @@ def _local_check_y(y):
     return y
 
 
+def _label(v):
+    """A class label for messages: 1, not np.int64(1)."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
 def _num_samples(X):
     if hasattr(X, "shape") and len(X.shape) > 0:
         return int(X.shape[0])
@@ -419,8 +424,8 @@ class _SVCMethods:
             raise ValueError("SVC: sample_weight contains NaN or infinity")
         if np.any(sw < 0):
             k = int(np.flatnonzero(sw < 0)[0])
-            raise ValueError(f"SVC: sample_weight[{k}] = {sw[k]!r} is negative; weights must be "
-                             ">= 0 (0 leaves the sample out)")
+            raise ValueError(f"SVC: sample_weight[{k}] = {float(sw[k])!r} is negative; weights "
+                             "must be >= 0 (0 leaves the sample out)")
         if not np.any(sw > 0):
             raise ValueError("SVC: every sample_weight is zero; at least one sample of each "
                              "class needs a positive weight")
@@ -437,8 +442,8 @@ class _SVCMethods:
         for label, w in cw.items():
             hit = np.flatnonzero(classes == label)
             if hit.size == 0:
-                raise ValueError(f"SVC: class_weight names the class {label!r}, which is not in "
-                                 f"y (classes {classes.tolist()})")
+                raise ValueError(f"SVC: class_weight names the class {_label(label)!r}, which is "
+                                 f"not in y (classes {classes.tolist()})")
             if not _is_real(w) or not np.isfinite(w) or w <= 0:
                 raise ValueError(f"SVC: class_weight[{label!r}] must be a positive finite "
                                  f"number, got {w!r}")
@@ -525,7 +530,7 @@ class _SVCMethods:
         classes, y_idx = np.unique(y, return_inverse=True)
         y_idx = y_idx.ravel()
         if classes.shape[0] < 2:
-            raise ValueError(f"SVC: y holds a single class ({classes[0]!r}); the number of "
+            raise ValueError(f"SVC: y holds a single class ({_label(classes[0])!r}); the number of "
                              "classes has to be greater than one; got 1 class")
         sw = self._sample_weight(sample_weight, n)
         self.class_weight_ = self._class_weights(classes, y_idx)
@@ -545,7 +550,7 @@ class _SVCMethods:
         # libsvm's one-vs-one: problem (i, j), i < j, with y = +1 for class i; samples of
         # weight 0 are left out, as libsvm's remove_zero_weight does
         by_class = [np.flatnonzero((y_idx == c) & (Cs > 0)) for c in range(n_cls)]
-        empty = [classes[c] for c in range(n_cls) if by_class[c].size == 0]
+        empty = [_label(classes[c]) for c in range(n_cls) if by_class[c].size == 0]
         if empty:
             raise ValueError(f"SVC: class {empty[0]!r} has no sample with a positive weight "
                              "(sample_weight * class_weight); every class needs one")
@@ -563,7 +568,8 @@ class _SVCMethods:
                 a[idx] = ypm * res.alpha
                 is_sv[idx[res.alpha > 0]] = True
                 if self.verbose:
-                    print(f"[SVC] classes ({classes[i]!r}, {classes[j]!r}): {res.n_iter} "
+                    print(f"[SVC] classes ({_label(classes[i])!r}, {_label(classes[j])!r}): "
+                          f"{res.n_iter} "
                           f"iterations, dual objective {res.obj:.10g}, "
                           f"{np.count_nonzero(res.alpha)} support vectors; "
                           f"{STATUS_MESSAGES[res.status]}")
