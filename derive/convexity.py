@@ -12,7 +12,7 @@ from itertools import combinations
 import numpy as np
 import sympy as sp
 
-from ._solve import _time_limit, _Timeout
+from .deadline import OutOfTime, run_limited
 from .calculus import _scalar_derivatives
 
 MAX_MINOR_DIM = 6  # 2**6 - 1 = 63 principal minors
@@ -59,30 +59,36 @@ def _nonneg(e):
 
 
 def _prove_psd(H, ws, timeout):
-    """(True, reason) when H is proven PSD, else (None, why not); at most ``timeout`` seconds."""
-    n = H.shape[0]
+    """(True, reason) when H is proven PSD, else (None, why not); at most ``timeout`` seconds.
+
+    The proof runs in a worker process (:mod:`derive.deadline`), so the limit holds in any thread.
+    """
     try:
-        with _time_limit(timeout):
-            if n > MAX_MINOR_DIM:
-                if H.free_symbols & set(ws):
-                    return None, f"{n} variables: too many principal minors to check"
-                # constant Hessian (f quadratic plus affine): its exact eigenvalues decide
-                try:
-                    eig = H.eigenvals(multiple=True)
-                except (NotImplementedError, sp.polys.polyerrors.PolynomialError):
-                    eig = []
-                if len(eig) == n and all(_nonneg(e) for e in eig):
-                    return True, f"constant Hessian with eigenvalues {sorted(eig, key=str)}, all >= 0"
-                return None, "SymPy cannot prove the constant Hessian's eigenvalues >= 0"
-            count = 0
-            for k in range(1, n + 1):
-                for idx in combinations(range(n), k):
-                    count += 1
-                    if not _nonneg(H.extract(list(idx), list(idx)).det(method="berkowitz")):
-                        return None, f"SymPy cannot prove the principal minor {list(idx)} >= 0"
-            return True, f"all {count} principal minors of the Hessian are proven >= 0"
-    except _Timeout:
+        return run_limited(_psd_proof, (H, ws), seconds=timeout)
+    except OutOfTime:
         return None, f"the proof attempt ran out of time ({timeout} s)"
+
+
+def _psd_proof(H, ws):
+    n = H.shape[0]
+    if n > MAX_MINOR_DIM:
+        if H.free_symbols & set(ws):
+            return None, f"{n} variables: too many principal minors to check"
+        # constant Hessian (f quadratic plus affine): its exact eigenvalues decide
+        try:
+            eig = H.eigenvals(multiple=True)
+        except (NotImplementedError, sp.polys.polyerrors.PolynomialError):
+            eig = []
+        if len(eig) == n and all(_nonneg(e) for e in eig):
+            return True, f"constant Hessian with eigenvalues {sorted(eig, key=str)}, all >= 0"
+        return None, "SymPy cannot prove the constant Hessian's eigenvalues >= 0"
+    count = 0
+    for k in range(1, n + 1):
+        for idx in combinations(range(n), k):
+            count += 1
+            if not _nonneg(H.extract(list(idx), list(idx)).det(method="berkowitz")):
+                return None, f"SymPy cannot prove the principal minor {list(idx)} >= 0"
+    return True, f"all {count} principal minors of the Hessian are proven >= 0"
 
 
 def _rational(v, denom=8):

@@ -4,11 +4,13 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from ._solve import solve_system
+from ._solve import SYMBOLIC_SECONDS, solve_system
 from ._validate import depends_on
 from .calculus import _scalar_derivatives
+from .deadline import Deadline, OutOfTime, run_limited
+from .smoothness import NotSmoothError, branch, describe, kink_atoms, kink_equations
 
-KINDS = ("minimum", "maximum", "saddle", "degenerate", "unknown")
+KINDS = ("minimum", "maximum", "saddle", "degenerate", "unknown", "non-differentiable")
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,13 @@ class CriticalPoint:
     (some > 0 and some < 0), "degenerate" (a zero eigenvalue and no sign change:
     the second-order test says nothing), or "unknown" when the signs depend on
     parameters SymPy cannot decide. ``exact`` is False for points found numerically.
+
+    "non-differentiable" marks a kink of a function of one variable (``Abs``,
+    ``Max``, ``relu``...) where 0 lies between the one-sided derivatives
+    ``one_sided = (left, right)``: a local minimum when left < 0 < right, a local
+    maximum when left > 0 > right; ``eigenvalues`` is empty there. A kink where
+    both one-sided derivatives are 0 gets the kind both sides agree on (by their
+    second derivatives), else "degenerate", with ``one_sided = (0, 0)``.
     """
 
     point: dict
@@ -26,9 +35,13 @@ class CriticalPoint:
     eigenvalues: tuple
     value: sp.Expr = None
     exact: bool = True
+    one_sided: tuple = None
 
     def __str__(self):
         tag = "" if self.exact else "  [numerical]"
+        if self.one_sided is not None:
+            left, right = self.one_sided
+            return f"{self.point}: {self.kind} (one-sided derivatives {left} and {right}){tag}"
         return f"{self.point}: {self.kind} (Hessian eigenvalues {list(self.eigenvalues)}){tag}"
 
 
@@ -90,7 +103,7 @@ def classify(eigenvalues):
     return "minimum" if signs[0] == 1 else "maximum"
 
 
-def critical_points(f, wrt, timeout=10.0, numeric=True):
+def critical_points(f, wrt, timeout=30.0, numeric=True, symbolic_timeout=SYMBOLIC_SECONDS):
     """Solutions of grad f = 0, each classified by the Hessian's eigenvalues there.
 
     Found exactly with ``sympy.solve`` where possible, else by Newton from several
@@ -98,37 +111,172 @@ def critical_points(f, wrt, timeout=10.0, numeric=True):
     point whose coordinates contain the free variables; for periodic functions
     only the solutions ``sympy.solve`` returns (typically one period) are listed.
 
+    ``timeout`` bounds the whole call in seconds (None: no limit), in any thread:
+    past it, :class:`~derive.deadline.DeadlineExceeded` (a TimeoutError) is raised.
+    ``sympy.solve`` gets at most half of it, and at most ``symbolic_timeout`` seconds,
+    before Newton takes over.
+
+    A function of one variable with kinks (``Abs``, ``Max``, ``relu``...) is
+    solved piece by piece; its kinks where 0 lies between the one-sided
+    derivatives come back with kind "non-differentiable". For several variables
+    the kinks form curves or surfaces, which are not searched:
+    :class:`~derive.smoothness.NotSmoothError` is raised.
+
     >>> import sympy as sp
     >>> x, y = sp.symbols("x y")
     >>> [str(p) for p in critical_points(x**2 - y**2, [x, y])]
     ['{x: 0, y: 0}: saddle (Hessian eigenvalues [-2, 2])']
     >>> critical_points((1 - x)**2 + 100*(y - x**2)**2, [x, y])[0].kind
     'minimum'
+    >>> [str(p) for p in critical_points(sp.Abs(x) + x**2, [x])]
+    ['{x: 0}: non-differentiable (one-sided derivatives -1 and 1)']
     """
+    deadline = Deadline(timeout, "critical_points")
     r, fr, ws = _scalar_derivatives(f, wrt)
     if not depends_on([fr], ws):
         raise ValueError(f"f = {r.back(fr)} does not depend on {[r.back(s) for s in ws]}: every point is critical")
+    kinks = kink_atoms(fr, ws)
+    if not kinks:
+        points = _smooth_points(fr, ws, deadline, numeric, symbolic_timeout)
+    elif len(ws) == 1:
+        points = _points_with_kinks(fr, ws[0], kinks, deadline, numeric, symbolic_timeout, r)
+    else:
+        raise NotSmoothError(
+            f"critical_points of several variables needs twice differentiable f, but "
+            f"{describe(r.back(kinks[0]))}: such kinks form curves or surfaces, which are not searched "
+            "(a smooth reformulation, e.g. |u| as t with -t <= u <= t, can go to kkt())"
+        )
+    return [CriticalPoint(
+        point={r.back(s): r.back(v) for s, v in p.point.items()},
+        kind=p.kind,
+        eigenvalues=tuple(r.back(e) for e in p.eigenvalues),
+        value=r.back(p.value),
+        exact=p.exact,
+        one_sided=None if p.one_sided is None else tuple(r.back(v) for v in p.one_sided),
+    ) for p in points]
+
+
+def _hessian(fr, ws):
     g = [sp.diff(fr, s) for s in ws]
     n = len(ws)
     H = sp.zeros(n, n)
     for i in range(n):
         for j in range(i, n):
             H[i, j] = H[j, i] = sp.diff(g[i], ws[j])
-    sols, exact = solve_system(g, ws, timeout=timeout, numeric=numeric)
+    return g, H
+
+
+def _smooth_points(fr, ws, deadline, numeric, symbolic_timeout):
+    """Critical points of a smooth f (in real variables, not mapped back)."""
+    g, H = _hessian(fr, ws)
+    budget = min(symbolic_timeout, deadline.remaining() / 2)
+    sols, exact = solve_system(g, ws, deadline=deadline, symbolic_seconds=budget, numeric=numeric)
     out = []
     for sol in sols:
+        deadline.check()
         pt = {s: sol.get(s, s) for s in ws}
         Hp = H.subs(pt) if exact else H.subs(pt).evalf()
         eig = _eigenvalues(Hp)
         value = fr.subs(pt)
-        out.append(CriticalPoint(
-            point={r.back(s): r.back(v) for s, v in pt.items()},
-            kind=classify(eig),
-            eigenvalues=tuple(r.back(e) for e in eig),
-            value=r.back(sp.simplify(value) if exact else value),
-            exact=exact,
-        ))
+        out.append(CriticalPoint(point=pt, kind=classify(eig), eigenvalues=eig,
+                                 value=sp.simplify(value) if exact else value, exact=exact))
     return out
+
+
+def _real_zeros(e, x):
+    """The real zeros of e as a list, or None when they are not finitely many."""
+    zeros = sp.solveset(e, x, sp.S.Reals)
+    return sorted(zeros, key=sp.default_sort_key) if isinstance(zeros, sp.FiniteSet) else None
+
+
+def _kinks_of(atoms, x, deadline, symbolic_timeout, r):
+    """The sorted real points where the atoms of a function of x have kinks."""
+    found = set()
+    for atom in atoms:
+        for e in kink_equations(atom):
+            if x not in e.free_symbols:
+                continue
+            if e.free_symbols != {x}:
+                raise NotSmoothError(
+                    f"{describe(r.back(atom))}, a point that depends on the parameters "
+                    f"{sorted(str(r.back(s)) for s in e.free_symbols - {x})}; give them values"
+                )
+            try:
+                zeros = run_limited(_real_zeros, (e, x), seconds=symbolic_timeout, deadline=deadline)
+            except OutOfTime:
+                deadline.check()
+                zeros = None
+            if zeros is None:
+                raise NotSmoothError(
+                    f"{describe(r.back(atom))}, and SymPy finds no finite list of such points"
+                )
+            found.update(zeros)
+    return sorted(found, key=float)
+
+
+def _points_with_kinks(fr, x, atoms, deadline, numeric, symbolic_timeout, r):
+    """Critical points of f(x) piece by piece between its kinks, and the kinks that are stationary."""
+    kinks = _kinks_of(atoms, x, deadline, symbolic_timeout, r)
+    bounds = [-sp.oo, *kinks, sp.oo]
+    pieces = []
+    for lo, hi in zip(bounds, bounds[1:]):
+        sample = hi - 1 if lo == -sp.oo else lo + 1 if hi == sp.oo else (lo + hi) / 2
+        piece = branch(fr, [x], {x: sample})
+        if x not in piece.free_symbols:
+            raise ValueError(f"f = {r.back(fr)} is constant between {lo} and {hi}: every point there is critical")
+        pieces.append(piece)
+    out = []
+    for (lo, hi), piece in zip(zip(bounds, bounds[1:]), pieces):
+        out += [p for p in _smooth_points(piece, [x], deadline, numeric, symbolic_timeout)
+                if _inside(p.point[x], lo, hi)]
+    for k, left, right in zip(kinks, pieces, pieces[1:]):
+        deadline.check()
+        p = _kink_point(fr, x, k, left, right)
+        if p is not None:
+            out.append(p)
+    return sorted(out, key=lambda p: float(p.point[x]))
+
+
+def _one_sided(piece, x, k, direction):
+    d = sp.diff(piece, x)
+    v = sp.simplify(d.subs(x, k))
+    if v.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        v = sp.limit(d, x, k, direction)
+    return v
+
+
+def _kink_point(fr, x, k, left, right):
+    """The kink k as a CriticalPoint when 0 lies between the one-sided derivatives (or may)."""
+    dl, dr = _one_sided(left, x, k, "-"), _one_sided(right, x, k, "+")
+    value = sp.simplify(fr.subs(x, k))
+    if sp.simplify(dl - dr) == 0:
+        if _sign(dl) not in (0, None):
+            return None
+        # differentiable at k with f'(k) = 0: the second-order test holds if both pieces agree
+        hl, hr = sp.simplify(sp.diff(left, x, 2).subs(x, k)), sp.simplify(sp.diff(right, x, 2).subs(x, k))
+        if sp.simplify(hl - hr) == 0:
+            return CriticalPoint(point={x: k}, kind=classify([hl]), eigenvalues=(hl,), value=value)
+        # f'' jumps at k: the point is a minimum (maximum) if it is one on both sides
+        kl, kr = classify([hl]), classify([hr])
+        kind = kl if kl == kr else "degenerate"
+        return CriticalPoint(point={x: k}, kind=kind, eigenvalues=(), value=value, one_sided=(dl, dr))
+    sl, sr = _sign(dl), _sign(dr)
+    if None not in (sl, sr) and sl * sr > 0:
+        return None  # both slopes point the same way: not stationary
+    return CriticalPoint(point={x: k}, kind="non-differentiable", eigenvalues=(), value=value, one_sided=(dl, dr))
+
+
+def _inside(v, lo, hi):
+    """lo < v < hi, decided exactly where SymPy can."""
+    for d in (v - lo, hi - v):
+        if d.has(sp.oo):
+            continue
+        s = _sign(sp.simplify(d), tol=1e-12)
+        if s is None:
+            s = 1 if float(d) > 0 else -1
+        if s <= 0:
+            return False
+    return True
 
 
 def condition_number(f, wrt, at):

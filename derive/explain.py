@@ -4,13 +4,14 @@ Like micrograd's ``engine.py``: every node has a value (its expression in its
 parents) and local derivatives side by side; the backward pass multiplies the
 adjoint of each node by its local derivatives and sums them into its parents.
 """
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import sympy as sp
 
-from ._solve import _Timeout, _time_limit
 from ._validate import RealVars, as_expr, as_wrt
+from .deadline import OutOfTime, run_limited, warm_up
 
 
 @dataclass(frozen=True)
@@ -98,21 +99,27 @@ def _tidy(e, seconds=1.0):
     """The shortest of e, cancel(e), factor(e), simplify(e) found within ``seconds``.
 
     ``simplify`` can take minutes on nested tanh/sigmoid expressions; a derivation
-    that prints a little longer is better than one that never prints.
+    that prints a little longer is better than one that never prints. Each
+    transform runs in a worker process (:mod:`derive.deadline`), so the limit
+    holds in any thread.
     """
     cands = [e]
-    try:
-        with _time_limit(seconds):
-            for t in (sp.cancel, sp.factor, sp.simplify):
-                if t is sp.simplify and sp.count_ops(e) >= 200:
-                    break
-                try:
-                    cands.append(t(e))
-                except (sp.polys.polyerrors.PolynomialError, NotImplementedError):
-                    pass
-    except _Timeout:
-        pass
+    warm_up()  # starting a worker (importing SymPy) is not the transforms' time
+    end = time.monotonic() + seconds
+    for name in ("cancel", "factor", "simplify"):
+        if name == "simplify" and sp.count_ops(e) >= 200:
+            break
+        try:
+            cands.append(run_limited(_transform, (name, e), seconds=end - time.monotonic()))
+        except OutOfTime:
+            break
+        except (sp.polys.polyerrors.PolynomialError, NotImplementedError):
+            pass
     return min(cands, key=sp.count_ops)
+
+
+def _transform(name, e):
+    return {"cancel": sp.cancel, "factor": sp.factor, "simplify": sp.simplify}[name](e)
 
 
 def _values(at, r, gr, ws):

@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 import sympy as sp
+from sympy.solvers.simplex import InfeasibleLPError, UnboundedLPError, lpmin
 
-from ._solve import solve_system
+from ._solve import SYMBOLIC_SECONDS, solve_system
 from ._validate import RealVars, as_expr, as_scalar, as_wrt, depends_on
+from .deadline import Deadline
+from .smoothness import NotSmoothError, describe, kink_atoms
 
 MAX_INEQUALITIES = 12  # 2**12 active sets is already slow for sympy.solve
 
@@ -157,20 +160,40 @@ class KKTSystem:
         rows = [sp.latex(c) for g in self.groups for c in getattr(self, g)]
         return "$\\begin{aligned}" + r"\\ ".join(rows) + "\\end{aligned}$"
 
-    def solve(self, timeout=10.0, numeric=True):
+    def solve(self, timeout=30.0, numeric=True, symbolic_timeout=SYMBOLIC_SECONDS):
         """Every KKT point SymPy finds, by enumerating the active sets of the inequalities.
 
         For each active set A the system grad L = 0, g = 0, h_A = 0, mu_(not A) = 0
-        is solved (``timeout`` seconds for ``sympy.solve``, then Newton from several
-        starts if ``numeric``), and solutions with mu_A < 0 or h_(not A) > 0 are dropped.
-        Only solutions ``sympy.solve`` returns are found exactly: for transcendental
-        systems with infinitely many roots this is a subset.
+        is solved (``sympy.solve``, then Newton from several starts if ``numeric``),
+        and solutions with h_(not A) > 0, or whose multipliers cannot all be
+        nonnegative, are dropped. Only solutions ``sympy.solve`` returns are found
+        exactly: for transcendental systems with infinitely many roots this is a subset.
+
+        When the multipliers of a point are not unique (degenerate constraints, e.g.
+        three active lines through one point in the plane), their sign conditions
+        are linear in the free multipliers and are decided by an exact linear
+        program (SymPy's simplex, rational data); one feasible choice is reported,
+        the one with the smallest sum of free multipliers. Conditions that cannot be
+        decided that way (parameters, irrational data) are kept in ``conditions``.
+        Each point x is reported once, with the multipliers of the smallest active
+        set that yields it.
+
+        ``timeout`` bounds the whole call in seconds (None: no limit), in any thread:
+        past it :class:`~derive.deadline.DeadlineExceeded` (a TimeoutError) is raised.
+        Each active set gets an equal share of the time left; ``sympy.solve`` gets
+        at most half of that share, and at most ``symbolic_timeout`` seconds, before
+        Newton takes over.
+        f and the constraints must be twice differentiable: a kink (``Abs``, ``Max``,
+        ``relu``...) raises :class:`~derive.smoothness.NotSmoothError`.
 
         >>> import sympy as sp
         >>> x, y = sp.symbols("x y")
         >>> [p.x for p in kkt(x**2 + y**2, [x, y], eq=[x + y - 1]).solve()]
         [{x: 1/2, y: 1/2}]
+        >>> [p.x for p in kkt(x**2 + y**2, [x, y], ineq=[x - 1, x + y - 1, x - y - 1]).solve()]
+        [{x: 0, y: 0}]
         """
+        deadline = Deadline(timeout, "kkt().solve()")
         L = self.lagrangian
         if len(L.ineq) > MAX_INEQUALITIES:
             raise ValueError(
@@ -179,6 +202,16 @@ class KKTSystem:
             )
         r = RealVars([L.expr], self.wrt)
         xs = [r.fwd(s) for s in self.wrt]
+        for name, exprs in (("f", [L.f]), ("eq", L.eq), ("ineq", L.ineq)):
+            for i, e in enumerate(exprs):
+                atoms = kink_atoms(r.fwd(e), xs)
+                if atoms:
+                    label = name if name == "f" else f"{name}[{i}]"
+                    raise NotSmoothError(
+                        f"kkt().solve() needs twice differentiable f and constraints, but in {label} = {e}, "
+                        f"{describe(r.back(atoms[0]))}; rewrite it smoothly (e.g. minimise t with "
+                        "u <= t and -u <= t instead of |u|)"
+                    )
         Lr = r.fwd(L.expr)
         grad = [sp.diff(Lr, s) for s in xs]
         g = [r.fwd(e) for e in L.eq]
@@ -186,12 +219,17 @@ class KKTSystem:
         fr = r.fwd(L.f)
         points = []
         m = len(h)
+        sets_left = 2**m
         for k in range(m + 1):
             for A in combinations(range(m), k):
+                deadline.check()
+                budget = min(symbolic_timeout, deadline.remaining() / sets_left / 2)
+                sets_left -= 1
                 zero = {L.mu[j]: 0 for j in range(m) if j not in A}
                 eqs = [e.subs(zero) for e in grad] + g + [h[j] for j in A]
                 unknowns = xs + list(L.lam) + [L.mu[j] for j in A]
-                sols, exact = solve_system(eqs, unknowns, timeout=timeout, numeric=numeric)
+                sols, exact = solve_system(eqs, unknowns, deadline=deadline, symbolic_seconds=budget,
+                                           numeric=numeric)
                 for sol in sols:
                     p = self._point(sol, exact, A, xs, h, zero, fr, r)
                     if p is not None and not any(_same(p, q) for q in points):
@@ -217,6 +255,13 @@ class KKTSystem:
                 return None
             if ok is None:
                 undecided.append(sp.Le(val(h[j]), 0))
+        if undecided:
+            choice = _feasible_multipliers(undecided, set(L.lam) | set(L.mu))
+            if choice is False:
+                return None  # the sign conditions contradict each other: not a KKT point
+            if choice is not None:
+                full = {k: sp.sympify(v).subs(choice) for k, v in full.items()} | choice
+                undecided = []
         x = {u: r.back(val(s)) for u, s in zip(self.wrt, xs)}
         return KKTPoint(
             x=x,
@@ -227,6 +272,36 @@ class KKTSystem:
             active=tuple(A),
             conditions=tuple(r.back(c) for c in undecided),
         )
+
+
+def _feasible_multipliers(conditions, multipliers):
+    """Decide linear sign conditions on free multipliers with an exact LP.
+
+    Returns a dict of values for the free multipliers satisfying all conditions
+    (the vertex with the smallest sum of free mu), False when no values do, or
+    None when the conditions are not linear with rational coefficients in the
+    multipliers alone (then they stay undecided).
+    """
+    free = set().union(*(c.free_symbols for c in conditions))
+    if not free or not free <= multipliers:
+        return None
+    params = sorted(free, key=sp.default_sort_key)
+    for c in conditions:
+        try:
+            poly = sp.Poly(c.lhs - c.rhs, *params)
+        except sp.polys.polyerrors.PolynomialError:
+            return None
+        if poly.total_degree() > 1 or not all(t.is_Rational for t in poly.coeffs()):
+            return None
+    # the free mu carry their own ">= 0" condition, so the sum is bounded below
+    objective = sp.Add(*[p for p in params if any(c == sp.Ge(p, 0) for c in conditions)])
+    try:
+        _, choice = lpmin(objective, list(conditions))
+    except InfeasibleLPError:
+        return False
+    except UnboundedLPError:
+        _, choice = lpmin(0, list(conditions))
+    return {p: choice.get(p, sp.S.Zero) for p in params}
 
 
 def _holds(v, exact, nonneg=True, tol=1e-9):
@@ -250,7 +325,9 @@ def _holds(v, exact, nonneg=True, tol=1e-9):
 
 
 def _same(p, q):
-    for a, b in ((p.x, q.x), (p.lam, q.lam), (p.mu, q.mu)):
+    """Same primal point: degenerate multipliers give one point several multiplier choices,
+    and the first found (from the smallest active set) is kept."""
+    for a, b in ((p.x, q.x),):
         for k in a:
             d = a[k] - b[k]
             if p.exact and q.exact:

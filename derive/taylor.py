@@ -7,14 +7,41 @@ import sympy as sp
 
 from ._validate import as_point
 from .calculus import _scalar_derivatives
+from .smoothness import NotRealError, NotSmoothError, describe, jump_at, kinks_at
+
+#: the largest Taylor order: the number of terms grows like order**n / n!, and already
+#: order 100 in one variable means 101 derivatives whose size can grow exponentially
+MAX_ORDER = 100
 
 
-def _at_point(e, subs, what):
+def _where(subs, r):
+    return ", ".join(f"{r.back(k)} = {r.back(v)}" for k, v in subs.items())
+
+
+def _at_point(e, subs, what, f, r):
+    """``e`` at the point ``subs``, refusing kinks, non-finite and non-real values."""
+    ws = list(subs)
+    atom = jump_at(e, ws, subs)
+    if atom is not None:
+        # name the user's own non-smooth function when it has its kink here
+        atom = (kinks_at(f, ws, subs) or [atom])[0]
+        raise NotSmoothError(
+            f"{what} of f = {r.back(f)} does not exist at {_where(subs, r)}: "
+            f"f is not smooth at that point ({describe(r.back(atom))})"
+        )
     # xreplace evaluates as it rebuilds and is much faster than subs; Derivative of an
     # undefined function needs subs (it becomes a Subs object)
     v = e.subs(subs) if e.has(sp.Derivative) else e.xreplace(subs)
     if v.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-        raise ValueError(f"{what} is not finite at the expansion point ({v}); f is not smooth there")
+        raise NotSmoothError(
+            f"{what} of f = {r.back(f)} is not finite at {_where(subs, r)} ({r.back(v)}): "
+            "f is not smooth at that point"
+        )
+    if v.is_real is False or (v.is_number and v.has(sp.I) and sp.im(v.evalf()) != 0):
+        raise NotRealError(
+            f"{what} of f = {r.back(f)} is {r.back(v)} at {_where(subs, r)}: "
+            "f is not real at that point (variables are real; choose a point in f's real domain)"
+        )
     return v
 
 
@@ -24,6 +51,10 @@ def taylor(f, wrt, at, order=2):
     ``at`` is a sequence in the order of ``wrt`` or a mapping ``{symbol: value}``.
     The polynomial is sum over multi-indices |a| <= order of
     D^a f(at) / a! * (x - at)^a, so it is exact for polynomials of degree <= order.
+    ``order`` is at most ``MAX_ORDER`` (100). Raises :class:`~derive.smoothness.NotSmoothError`
+    when a derivative up to ``order`` does not exist at ``at`` (a kink of ``Abs``, ``Max``,
+    ``relu``..., or an infinite slope) and :class:`~derive.smoothness.NotRealError` when
+    f is not real there (``log(x)`` at x = -1).
 
     >>> import sympy as sp
     >>> x, y = sp.symbols("x y")
@@ -34,6 +65,11 @@ def taylor(f, wrt, at, order=2):
     """
     if not isinstance(order, int) or isinstance(order, bool) or order < 0:
         raise ValueError(f"order must be a non-negative int, got {order!r}")
+    if order > MAX_ORDER:
+        raise ValueError(
+            f"order = {order} is above the cap of {MAX_ORDER}: the polynomial would need "
+            f"{order + 1} or more derivatives, and would take minutes to build and pages to print"
+        )
     r, fr, ws = _scalar_derivatives(f, wrt)
     point = r.fwd(as_point(at, [r.back(s) for s in ws]))
     subs = dict(zip(ws, point))
@@ -47,7 +83,9 @@ def taylor(f, wrt, at, order=2):
             d = derivs[idx]
             if d == 0:
                 continue
-            coeff = _at_point(d, subs, f"the derivative {idx} of f")
+            what = "the value" if not idx else \
+                f"the derivative d{'' if k == 1 else f'^{k}'}f/" + "".join(f"d{r.back(ws[i])}" for i in idx)
+            coeff = _at_point(d, subs, what, fr, r)
             if coeff == 0:
                 continue
             mono = sp.S.One
@@ -125,11 +163,11 @@ def quadratic_model(f, wrt, at):
     H = sp.zeros(n, n)
     for i in range(n):
         for j in range(i, n):
-            H[i, j] = H[j, i] = _at_point(sp.diff(g[i], ws[j]), subs, "the Hessian")
+            H[i, j] = H[j, i] = _at_point(sp.diff(g[i], ws[j]), subs, "the Hessian", fr, r)
     return QuadraticModel(
         wrt=user_wrt,
         at=r.back(point),
-        value=r.back(_at_point(fr, subs, "f")),
-        gradient=r.back(sp.Matrix([_at_point(gi, subs, "the gradient") for gi in g])),
+        value=r.back(_at_point(fr, subs, "the value", fr, r)),
+        gradient=r.back(sp.Matrix([_at_point(gi, subs, "the gradient", fr, r) for gi in g])),
         hessian=r.back(H),
     )

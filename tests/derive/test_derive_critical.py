@@ -74,3 +74,59 @@ def test_condition_number():
 def test_constant_function_rejected():
     with pytest.raises(ValueError, match="does not depend"):
         critical_points(sp.Integer(3) + sp.Symbol("a"), [x])
+
+
+# --- functions with kinks (issue 9, item 6): no NameError, honest kinds, checked on a grid
+
+KINKED_1D = [
+    sp.Abs(x) + x**2,
+    sp.Abs(x - 5) + x**2,
+    sp.Abs(x**2 - 1),
+    sp.Max(x, 0) ** 2 + (x - 3) ** 2,
+    -sp.Abs(x) + x**2 / 4,
+    sp.Abs(x) + sp.exp(x) + x**2,
+]
+
+
+def test_kink_of_abs_is_reported_as_non_differentiable():
+    (p,) = critical_points(sp.Abs(x) + x**2, [x])
+    assert p.point == {x: 0} and p.kind == "non-differentiable" and p.value == 0
+    assert p.one_sided == (-1, 1) and p.eigenvalues == ()
+    assert "one-sided derivatives -1 and 1" in str(p)
+
+
+def test_kink_away_from_the_minimum_is_not_reported():
+    (p,) = critical_points(sp.Abs(x - 5) + x**2, [x])
+    assert p.point == {x: sp.Rational(1, 2)} and p.kind == "minimum"
+
+
+@pytest.mark.parametrize("f", KINKED_1D, ids=str)
+def test_kinked_functions_against_a_grid(f):
+    # oracle: local extrema of f on a fine grid (plain NumPy), and one-sided difference quotients
+    pts = critical_points(f, [x])
+    fn = sp.lambdify(x, f, "numpy")
+    t = np.linspace(-7, 7, 140001)
+    v = fn(t)
+    inner = np.nonzero((np.sign(np.diff(v[:-1])) != np.sign(np.diff(v[1:]))))[0] + 1
+    found = np.array([float(p.point[x]) for p in pts])
+    for i in inner:
+        assert np.min(np.abs(found - t[i])) < 2e-4, f"grid extremum near {t[i]} not reported"
+    for p in pts:
+        a, h = float(p.point[x]), 1e-7
+        if p.one_sided is not None:
+            left, right = (fn(a) - fn(a - h)) / h, (fn(a + h) - fn(a)) / h
+            assert float(p.one_sided[0]) == pytest.approx(left, abs=1e-5)
+            assert float(p.one_sided[1]) == pytest.approx(right, abs=1e-5)
+            assert min(left, right) <= 1e-5 and max(left, right) >= -1e-5
+        if p.kind in ("minimum", "maximum"):
+            s = 1 if p.kind == "minimum" else -1
+            assert s * (fn(a + 1e-3) - fn(a)) > 0 and s * (fn(a - 1e-3) - fn(a)) > 0
+
+
+def test_kinks_in_several_variables_are_refused_clearly():
+    from derive.smoothness import NotSmoothError
+
+    with pytest.raises(NotSmoothError, match=r"Abs\(x\) is not differentiable where x = 0"):
+        critical_points(sp.Abs(x) + y**2, [x, y])
+    with pytest.raises(NotSmoothError, match="no finite list"):
+        critical_points(sp.Abs(sp.sin(x)), [x])

@@ -2,6 +2,8 @@
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import brentq
 
 from derive import KKTSystem, kkt, lagrangian
@@ -118,3 +120,79 @@ def test_bad_input_names_the_constraint():
         kkt(sp.Integer(5), [x], ineq=[y - 1])
     with pytest.raises(TypeError, match="2x1"):
         kkt(sp.Matrix([x, y]), [x, y])
+
+
+# --- multiplier sign conditions decided, not kept (issue 9, item 7)
+
+def test_point_with_unsatisfiable_multipliers_is_not_a_kkt_point():
+    # at (1, 0) stationarity needs mu_1 + mu_2 + mu_3 = -2: impossible with mu >= 0
+    pts = kkt(x**2 + y**2, [x, y], ineq=[x - 1, x + y - 1, x - y - 1]).solve()
+    assert [p.x for p in pts] == [{x: 0, y: 0}]
+    assert pts[0].conditions == ()
+
+
+def test_degenerate_multipliers_get_one_feasible_choice():
+    # minimize -x + y^2 under x <= 1, x + y <= 1, x - y <= 1: three active lines meet at (1, 0)
+    s = kkt(-x + y**2, [x, y], ineq=[x - 1, x + y - 1, x - y - 1])
+    (p,) = s.solve()
+    assert p.x == {x: 1, y: 0} and p.conditions == ()
+    mu = [p.mu[m] for m in s.lagrangian.mu]
+    assert all(m >= 0 for m in mu)
+    full = {**p.mu, x: 1, y: 0}
+    assert all(c.lhs.subs(full) == 0 for c in s.stationarity + s.complementary_slackness)
+
+
+def test_parametric_conditions_stay_undecided():
+    # the sign of mu depends on the parameter a: kept as a condition, not decided
+    a = sp.Symbol("a")
+    pts = kkt(a * x, [x], ineq=[x - 1]).solve()
+    assert any(p.conditions for p in pts)
+
+
+def _oracle_min(a, b, G, d):
+    """Minimiser of (x-a)^2 + (y-b)^2 over G z <= d by brute force: the unconstrained minimum,
+    its projections onto each line and the pairwise intersections, best feasible one."""
+    c = np.array([a, b], float)
+    cands = [c]
+    for g, di in zip(G, d):
+        cands.append(c - (g @ c - di) / (g @ g) * g)
+    for i in range(len(G)):
+        for j in range(i + 1, len(G)):
+            M = np.array([G[i], G[j]], float)
+            if abs(np.linalg.det(M)) > 1e-12:
+                cands.append(np.linalg.solve(M, [d[i], d[j]]))
+    feas = [z for z in cands if np.all(G @ z <= np.array(d) + 1e-12)]
+    return min(feas, key=lambda z: np.sum((z - c) ** 2)) if feas else None
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(-3, 3), st.integers(-3, 3),
+       st.lists(st.tuples(st.integers(-2, 2), st.integers(-2, 2), st.integers(-2, 2))
+                .filter(lambda t: t[:2] != (0, 0)), min_size=2, max_size=3))
+def test_convex_qp_kkt_points_against_brute_force(a, b, rows):
+    # strictly convex with linear constraints: the KKT point is exactly the minimiser (or none if infeasible)
+    G = np.array([r[:2] for r in rows], float)
+    d = [r[2] for r in rows]
+    ref = _oracle_min(a, b, G, d)
+    s = kkt((x - a) ** 2 + (y - b) ** 2, [x, y], ineq=[gx * x + gy * y - di for gx, gy, di in rows])
+    pts = s.solve()
+    if ref is None:
+        assert pts == []
+        return
+    assert len(pts) == 1, [str(p) for p in pts]
+    (p,) = pts
+    z = np.array([float(p.x[x]), float(p.x[y])])
+    assert np.allclose(z, ref, atol=1e-12)
+    mu = np.array([float(p.mu[m]) for m in s.lagrangian.mu])
+    assert np.all(mu >= 0) and p.conditions == ()
+    assert np.allclose(2 * (z - [a, b]) + G.T @ mu, 0, atol=1e-12)
+    assert np.allclose(mu * (G @ z - d), 0, atol=1e-12)
+
+
+def test_kinked_problem_is_refused_with_a_reformulation_hint():
+    from derive.smoothness import NotSmoothError
+
+    with pytest.raises(NotSmoothError, match=r"f = Abs\(x\), Abs\(x\) is not differentiable where x = 0.*-u <= t"):
+        kkt(sp.Abs(x), [x], ineq=[x - 1]).solve()
+    with pytest.raises(NotSmoothError, match=r"ineq\[0\]"):
+        kkt(x**2, [x], ineq=[sp.Max(x, y) - 1]).solve()

@@ -4,7 +4,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from derive import gradient, hessian, quadratic_model, taylor
+from derive import gradient, hessian, ml, quadratic_model, taylor
 from derive_strategies import VARS, X, Y, expressions, polynomials
 
 x = sp.Symbol("x")
@@ -103,3 +103,51 @@ def test_random_expressions_agree_with_series(f, order):
     for t in (sp.Rational(3, 10), sp.Rational(-7, 10)):
         a, b = complex(got.subs(X, t).evalf(30)), complex(expected.subs(X, t).evalf(30))
         assert abs(a - b) <= 1e-20 * (1 + abs(b))
+
+
+# --- points where f is not smooth or not real (issue 9, item 7), and the order cap (item 8)
+
+def test_kink_at_the_point_is_refused_and_named():
+    from derive.smoothness import NotSmoothError
+
+    with pytest.raises(NotSmoothError, match=r"df/dx of f = Abs\(x\) does not exist at x = 0.*Abs\(x\)"):
+        taylor(sp.Abs(x), x, 0, order=3)
+    with pytest.raises(NotSmoothError, match=r"Max\(x, y\).*x - y = 0"):
+        taylor(sp.Max(x, sp.Symbol("y")), [x, sp.Symbol("y")], [1, 1], order=1)
+    with pytest.raises(NotSmoothError, match="relu"):
+        taylor(ml.relu(x), x, 0, order=1)
+    with pytest.raises(NotSmoothError, match="not finite"):
+        taylor(sp.sqrt(x), x, 0, order=1)
+    with pytest.raises(NotSmoothError, match=r"d\^2f/dxdx"):
+        taylor(x * sp.Abs(x), x, 0, order=2)
+    with pytest.raises(NotSmoothError, match="Abs"):
+        quadratic_model(sp.Abs(x) + x**2, x, [0])
+
+
+def test_smooth_where_the_kink_is_elsewhere_or_cancels():
+    assert taylor(sp.Abs(x), x, 1, order=3) == x
+    assert taylor(sp.Abs(x), x, -2, order=2) == -x
+    # x|x| is differentiable once at 0 (derivative 2|x| = 0): order 1 exists
+    assert taylor(x * sp.Abs(x), x, 0, order=1) == 0
+    assert taylor(ml.relu(x), x, 0, order=0) == 0
+
+
+def test_not_real_at_the_point():
+    from derive.smoothness import NotRealError
+
+    with pytest.raises(NotRealError, match=r"f = log\(x\) is I\*pi at x = -1: f is not real"):
+        taylor(sp.log(x), x, -1)
+    with pytest.raises(NotRealError, match="not real"):
+        taylor(sp.sqrt(x), x, -4, order=0)
+    assert isinstance(NotRealError("m"), ValueError)
+
+
+def test_order_is_capped():
+    from derive.taylor import MAX_ORDER
+
+    with pytest.raises(ValueError, match=rf"order = {10**6} is above the cap of {MAX_ORDER}"):
+        taylor(sp.exp(x), x, 0, order=10**6)
+    with pytest.raises(ValueError, match="cap"):
+        taylor(sp.exp(x), x, 0, order=MAX_ORDER + 1)
+    t = taylor(sp.exp(x), x, 0, order=MAX_ORDER)
+    assert sp.Poly(t, x).degree() == MAX_ORDER

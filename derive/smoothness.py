@@ -1,0 +1,176 @@
+"""Where a function is not smooth (kinks of Abs, Max, relu, ...) or not real, and the errors that say so.
+
+SymPy differentiates ``Abs(x)`` to ``sign(x)`` with ``sign(0) = 0`` and ``sign(x)``
+to ``2*DiracDelta(x)``: taken at a kink, those are conventions, not derivatives.
+Functions here find such kinks so that callers can refuse (or handle) them.
+
+>>> import sympy as sp
+>>> x = sp.Symbol("x", real=True)
+>>> [str(k) for k in kink_atoms(sp.Abs(x) + sp.Max(x, 1), [x])]
+['Abs(x)', 'Max(1, x)']
+>>> kink_equations(sp.Max(x, 1))
+[1 - x]
+"""
+from itertools import combinations
+
+import sympy as sp
+
+from .ml import relu
+
+#: functions whose derivatives jump (or do not exist) where their kink equations hold
+KINKED = (sp.Abs, sp.sign, sp.Heaviside, sp.DiracDelta, sp.Max, sp.Min, sp.Piecewise,
+          sp.floor, sp.ceiling, sp.frac, relu)
+_STEPS = (sp.floor, sp.ceiling, sp.frac)
+
+
+class NotSmoothError(ValueError):
+    """The function is not differentiable (often enough) where the caller needs it."""
+
+
+class NotRealError(ValueError):
+    """The function is not real-valued at the point given."""
+
+
+def kink_atoms(expr, wrt):
+    """The non-smooth subexpressions of ``expr`` that depend on the variables ``wrt``, sorted."""
+    ws = set(wrt)
+    found = {a for a in sp.sympify(expr).atoms(*KINKED) if a.free_symbols & ws}
+    return sorted(found, key=sp.default_sort_key)
+
+
+def kink_equations(atom):
+    """Expressions whose zeros are the kinks of ``atom`` (steps of floor/ceiling/frac excluded)."""
+    if isinstance(atom, (sp.Max, sp.Min)):
+        return [a - b for a, b in combinations(atom.args, 2)]
+    if isinstance(atom, sp.Piecewise):
+        out = []
+        for _, cond in atom.args:
+            for rel in cond.atoms(sp.core.relational.Relational):
+                out.append(rel.lhs - rel.rhs)
+        return out
+    if isinstance(atom, _STEPS):
+        raise NotSmoothError(f"{atom} jumps wherever its argument is an integer")
+    return [atom.args[0]]
+
+
+def describe(atom):
+    """'Abs(x) is not differentiable where x = 0' and the like."""
+    if isinstance(atom, _STEPS):
+        return f"{atom} jumps wherever {atom.args[0]} is an integer"
+    where = " or ".join(f"{e} = 0" for e in kink_equations(atom))
+    verb = "is not continuous" if isinstance(atom, (sp.sign, sp.Heaviside, sp.DiracDelta)) else \
+        "is not differentiable"
+    return f"{atom} {verb} where {where}"
+
+
+def require_smooth(exprs, wrt, what, back=lambda e: e):
+    """Raise :class:`NotSmoothError` naming the first kink in ``exprs`` (``back`` maps symbols back)."""
+    for e in exprs:
+        atoms = kink_atoms(e, wrt)
+        if atoms:
+            raise NotSmoothError(
+                f"{what} needs twice differentiable functions, but {describe(back(atoms[0]))}"
+            )
+
+
+def _branch_values(atom, subs):
+    """The values ``atom`` takes just beside its kink at the point ``subs`` (None: no kink there)."""
+    def at(e):
+        return sp.simplify(e.xreplace(subs)) if e.has(*subs) else e
+
+    if isinstance(atom, (sp.sign, sp.Heaviside, sp.DiracDelta, sp.Abs, relu)):
+        if at(atom.args[0]) != 0:
+            return None
+        u = atom.args[0]
+        return {sp.sign: [-1, 1], sp.Heaviside: [0, 1], sp.Abs: [-u, u], relu: [0, u],
+                sp.DiracDelta: [sp.oo]}[atom.func]
+    if isinstance(atom, (sp.Max, sp.Min)):
+        vals = [at(a) for a in atom.args]
+        try:
+            top = (max if isinstance(atom, sp.Max) else min)(vals, key=float)
+        except TypeError:
+            return None  # a symbolic point: no kink can be located
+        best = [a for a, v in zip(atom.args, vals) if sp.simplify(v - top) == 0]
+        return best if len(best) > 1 else None
+    if isinstance(atom, sp.Piecewise):
+        if not any(at(e) == 0 for e in kink_equations(atom)):
+            return None
+        return [e for e, _ in atom.args]
+    if isinstance(atom, _STEPS):
+        v = at(atom.args[0])
+        if not v.is_integer:
+            return None
+        u = atom.args[0]
+        return {sp.floor: [u - 1, u], sp.ceiling: [u, u + 1], sp.frac: [1 + u - v, u - v]}[atom.func]
+    return None
+
+
+def kinks_at(expr, wrt, subs):
+    """The kink atoms of ``expr`` whose kink passes through the point ``subs``."""
+    return [a for a in kink_atoms(expr, wrt) if _branch_values(a, subs) is not None]
+
+
+def jump_at(expr, wrt, subs):
+    """The first kink atom across which ``expr`` jumps at the point ``subs``, or None if it is continuous there.
+
+    Each kink atom through the point is replaced by its value on either side; the
+    expression is continuous there when all the replacements give the same value.
+
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x", real=True)
+    >>> jump_at(sp.sign(x), [x], {x: 0}), jump_at(x * sp.sign(x), [x], {x: 0})
+    (sign(x), None)
+    """
+    for atom in kink_atoms(expr, wrt):
+        sides = _branch_values(atom, subs)
+        if sides is None:
+            continue
+        if any(s is sp.oo for s in sides):
+            return atom
+        vals = [sp.simplify(expr.xreplace({atom: sp.sympify(s)}).xreplace(subs)) for s in sides]
+        if any(v.has(sp.zoo, sp.nan, sp.oo, -sp.oo) for v in vals):
+            return atom
+        if any(sp.simplify(v - vals[0]) != 0 for v in vals[1:]):
+            return atom
+    return None
+
+
+def branch(expr, wrt, sample):
+    """``expr`` with each kink atom replaced by the smooth branch it follows at the point ``sample``.
+
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x", real=True)
+    >>> branch(sp.Abs(x) + sp.Max(x, 1), [x], {x: -2})
+    1 - x
+    """
+    def pick(e):
+        if e.is_Atom:
+            return e
+        args = [pick(a) for a in e.args]
+        if args != list(e.args):
+            e = e.func(*args)
+        if not isinstance(e, KINKED) or not (e.free_symbols & set(wrt)):
+            return e
+        return _branch_of(e, sample)
+
+    return pick(sp.sympify(expr))
+
+
+def _branch_of(atom, sample):
+    at = lambda e: e.xreplace(sample)  # noqa: E731
+    if isinstance(atom, sp.Piecewise):
+        for e, cond in atom.args:
+            if at(cond) == sp.true:
+                return e
+        raise NotSmoothError(f"{atom} is undefined at {sample}")
+    if isinstance(atom, (sp.Max, sp.Min)):
+        vals = [float(at(a)) for a in atom.args]
+        k = (max if isinstance(atom, sp.Max) else min)(range(len(vals)), key=vals.__getitem__)
+        return atom.args[k]
+    u = atom.args[0]
+    s = sp.sign(at(u))
+    if isinstance(atom, sp.DiracDelta):
+        return sp.S.Zero
+    if isinstance(atom, (sp.floor, sp.ceiling, sp.frac)):
+        raise NotSmoothError(describe(atom))
+    return {sp.Abs: s * u, sp.sign: s, sp.Heaviside: (s + 1) / 2, relu: u if s > 0 else sp.S.Zero}[atom.func]
