@@ -91,3 +91,47 @@ def test_errors_name_the_culprit():
         kernels.standard_kernel("poly", degree=-1)
     with pytest.raises(KernelError, match="could not be traced"):
         kernels.kernel_from_callable(lambda x, z: np.exp(np.asarray(x, dtype=float)), 2)
+
+
+def test_kernel_text_is_read_as_a_formula_never_run(tmp_path):
+    k = kernels.inner_product_kernel("exp(-gamma*(xx - 2*xz + zz))", params=(kernels.GAMMA,),
+                                     name="text")
+    np.testing.assert_allclose(k.matrix(A, B, [GAMMA]), _reference("rbf", A, B), rtol=1e-12)
+    x, z = sp.symbols("x0:2", real=True), sp.symbols("z0:2", real=True)
+    k2 = kernels.pairwise_kernel("(1 + x0*z0 + x1*z1)**2", x, z)
+    np.testing.assert_allclose(k2.matrix(A[:, :2], B[:, :2]), (1 + A[:, :2] @ B[:, :2].T) ** 2,
+                               rtol=1e-12)
+    # text is data: attribute access and calls outside the whitelist are refused, not run
+    probe = tmp_path / "p"
+    with pytest.raises(KernelError):
+        kernels.inner_product_kernel(f"__import__('pathlib').Path({str(probe)!r}).touch()")
+    with pytest.raises(KernelError):
+        kernels.as_kernel((f"xz.__class__", x, z), 2)
+    assert not probe.exists()
+
+
+def test_precomputed_kernel_reads_the_gram_matrix():
+    k = kernels.precomputed_kernel()
+    G = A @ A.T
+    idx = np.array([3, 0, 6, 2])
+    out = np.zeros(4, np.float32)
+    k.row(G, np.zeros(7), np.zeros(0), 5, idx, 0, 4, out)
+    np.testing.assert_allclose(out, G[5, idx], rtol=1e-6)
+    np.testing.assert_allclose(k.diag(G), np.diag(G))
+    assert kernels.precomputed_kernel() is k            # one compiled row for every Gram matrix
+    with pytest.raises(KernelError, match="no formula"):
+        k.matrix(A, B)
+    import pickle  # noqa: PLC0415
+    assert pickle.loads(pickle.dumps(k)) is k
+
+
+def test_traced_and_is_symbolic():
+    t = kernels.traced(lambda x, z: sp.exp(-(x - z).dot(x - z)), name="gauss")
+    assert not callable(t) and kernels.is_symbolic(t)
+    k = kernels.as_kernel(t, 4)
+    np.testing.assert_allclose(k.matrix(A, B), _reference("rbf", A, B) ** (1 / GAMMA),
+                               rtol=1e-12)
+    assert kernels.is_symbolic(kernels.XZ) and kernels.is_symbolic(k)
+    assert not kernels.is_symbolic(lambda X, Y: X @ Y.T)
+    with pytest.raises(KernelError, match="needs a function"):
+        kernels.traced(3)
