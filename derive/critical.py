@@ -273,7 +273,10 @@ def _inside(v, lo, hi):
             continue
         s = _sign(sp.simplify(d), tol=1e-12)
         if s is None:
-            s = 1 if float(d) > 0 else -1
+            try:
+                s = 1 if float(d) > 0 else -1
+            except TypeError:
+                continue  # symbolic: cannot be placed, so it is kept
         if s <= 0:
             return False
     return True
