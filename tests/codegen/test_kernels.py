@@ -106,7 +106,7 @@ def test_kernel_text_is_read_as_a_formula_never_run(tmp_path):
     with pytest.raises(KernelError):
         kernels.inner_product_kernel(f"__import__('pathlib').Path({str(probe)!r}).touch()")
     with pytest.raises(KernelError):
-        kernels.as_kernel((f"xz.__class__", x, z), 2)
+        kernels.as_kernel(("x0.__class__", x, z), 2)
     assert not probe.exists()
 
 

@@ -282,7 +282,8 @@ from solvers.svm import SVC, NotFittedError
 assert [b.__name__ for b in SVC.__mro__[1:4]] == ["_SVCMethods", "_LocalClassifierMixin",
                                                   "_LocalBase"]
 X = np.array([[0.0, 0.0], [0.0, 1.0], [2.0, 0.0], [2.0, 1.0]])
-m = SVC(kernel="linear", C=10.0, class_weight="balanced").fit(X, [0, 0, 1, 1], sample_weight=[1, 2, 1, 1])
+m = SVC(kernel="linear", C=10.0, class_weight="balanced")
+m.fit(X, [0, 0, 1, 1], sample_weight=[1, 2, 1, 1])
 assert m.predict([[0.2, 0.5], [1.8, 0.5]]).tolist() == [0, 1]
 assert abs(m.score(X, [0, 0, 1, 1]) - 1.0) < 1e-12
 assert "C=10.0" in repr(m) and m.get_params()["C"] == 10.0
@@ -292,14 +293,16 @@ except NotFittedError:
     pass
 else:
     raise SystemExit("no NotFittedError")
-try:
-    SVC(gamma=float("inf")).fit(X, [0, 0, 1, 1])
-except ValueError as e:
-    assert "'gamma'" in str(e)
-try:
-    SVC().fit(np.ones(4), [0, 0, 1, 1])
-except ValueError as e:
-    assert "Reshape your data" in str(e)
+for bad, X_, match in ((dict(gamma=float("inf")), X, "'gamma'"),
+                      (dict(kernel="poly", coef0=float("nan")), X, "'coef0'"),
+                      ({}, np.ones(4), "Reshape your data"),
+                      ({}, np.ones((4, 0)), "0 feature(s)")):
+    try:
+        SVC(**bad).fit(X_, [0, 0, 1, 1])
+    except ValueError as e:
+        assert match in str(e), str(e)
+    else:
+        raise SystemExit(f"no ValueError for {bad}")
 print("ok")
 """
 
