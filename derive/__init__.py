@@ -10,6 +10,7 @@ Variables are real-valued even when created as plain ``sympy.symbols("x y")``.
 - analysis: ``critical_points``, ``condition_number``, ``is_convex`` / ``convexity``
 - teaching: ``explain`` (backpropagation step by step), ``svm_dual`` (the SVM dual from the primal)
 - reading formulas from text safely (never run as code): ``parse_formula``
+- errors: ``InputError`` (bad arguments, named), ``FormulaError`` (text that is not a formula)
 - ``derive.ml``: sigmoid, relu, softplus, logsumexp, softmax, losses
 
 >>> import sympy as sp
@@ -26,6 +27,7 @@ from .calculus import directional_derivative, gradient, hessian, jacobian
 from .convexity import Convexity, convexity, is_convex
 from .critical import CriticalPoint, condition_number, critical_points
 from .explain import Explanation, explain
+from ._validate import InputError
 from .formula import FormulaError, parse_formula
 from .kkt import KKTPoint, KKTSystem, Lagrangian, kkt, lagrangian
 from .svm import SVMDual, svm_dual
@@ -39,5 +41,5 @@ __all__ = [
     "critical_points", "CriticalPoint", "condition_number",
     "is_convex", "convexity", "Convexity",
     "explain", "Explanation", "svm_dual", "SVMDual",
-    "parse_formula", "FormulaError",
+    "parse_formula", "FormulaError", "InputError",
 ]

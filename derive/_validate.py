@@ -8,6 +8,17 @@ from collections.abc import Iterable, Mapping
 import sympy as sp
 from sympy.matrices import MatrixBase
 
+from .formula import parse_formula
+
+
+class InputError(ValueError, TypeError):
+    """Bad input to a derive function: the message names the argument at fault.
+
+    A ``ValueError`` and a ``TypeError`` both, so ``except ValueError`` and
+    ``except TypeError`` written against earlier releases still catch it; the
+    command line reports it as one line with exit code 2.
+    """
+
 
 def as_wrt(wrt, name="wrt"):
     """Return ``wrt`` as a tuple of distinct Symbols (a Symbol, a sequence or a vector).
@@ -22,38 +33,51 @@ def as_wrt(wrt, name="wrt"):
     if isinstance(wrt, MatrixBase):
         items = list(wrt)
     elif isinstance(wrt, (str, bytes)) or not isinstance(wrt, Iterable):
-        raise TypeError(
+        raise InputError(
             f"{name} must be a sympy Symbol or a sequence of Symbols, got {type(wrt).__name__} {wrt!r}"
         )
     else:
         items = list(wrt)
     if not items:
-        raise ValueError(f"{name} is empty: give at least one variable (a sympy Symbol)")
+        raise InputError(f"{name} is empty: give at least one variable (a sympy Symbol)")
     seen = set()
     for i, s in enumerate(items):
         if not isinstance(s, sp.Symbol):
-            raise TypeError(
+            raise InputError(
                 f"{name}[{i}] = {s!r} is not a sympy Symbol ({type(s).__name__}); "
                 "differentiate with respect to plain symbols, e.g. sympy.symbols('x y')"
             )
         if s in seen:
-            raise ValueError(f"{name} lists the variable {s} twice (at index {i})")
+            raise InputError(f"{name} lists the variable {s} twice (at index {i})")
         seen.add(s)
     return tuple(items)
 
 
 def as_expr(f, name="f"):
-    """Sympify ``f`` and check it is a SymPy expression (not a relation, boolean or matrix)."""
+    """Return ``f`` as a SymPy expression (not a relation, boolean or matrix).
+
+    A string is read by :func:`~derive.formula.parse_formula` (never run as code);
+    other values must convert to SymPy without parsing (numbers, SymPy objects).
+
+    >>> as_expr("x**2 + 1")
+    x**2 + 1
+    >>> as_expr("x.__class__")
+    Traceback (most recent call last):
+    ...
+    derive.formula.FormulaError: attribute access '.__class__' (column 2) is not allowed in f "x.__class__"
+    """
     if isinstance(f, MatrixBase):
-        raise TypeError(f"{name} must be a scalar expression, got a {f.shape[0]}x{f.shape[1]} Matrix")
+        raise InputError(f"{name} must be a scalar expression, got a {f.shape[0]}x{f.shape[1]} Matrix")
+    if isinstance(f, str):
+        return parse_formula(f, what=name)
     try:
-        e = sp.sympify(f, strict=not isinstance(f, str))
+        e = sp.sympify(f, strict=True)
     except (sp.SympifyError, TypeError) as err:
-        raise TypeError(f"{name} = {f!r} is not a sympy expression: {err}") from None
+        raise InputError(f"{name} = {f!r} is not a sympy expression: {err}") from None
     if isinstance(e, MatrixBase) or getattr(e, "is_Matrix", False):
-        raise TypeError(f"{name} must be a scalar expression, got a {e.shape[0]}x{e.shape[1]} matrix")
+        raise InputError(f"{name} must be a scalar expression, got a {e.shape[0]}x{e.shape[1]} matrix")
     if not isinstance(e, sp.Expr):
-        raise TypeError(
+        raise InputError(
             f"{name} = {e!r} is a {type(e).__name__}, not a sympy expression"
         )
     return e
@@ -68,7 +92,7 @@ def as_scalar(f, name="f"):
     >>> as_scalar(sp.Matrix([1, 2]))
     Traceback (most recent call last):
     ...
-    TypeError: f must be a scalar expression, got a 2x1 Matrix
+    derive._validate.InputError: f must be a scalar expression, got a 2x1 Matrix
     """
     if isinstance(f, MatrixBase) and f.shape == (1, 1):
         f = f[0, 0]
@@ -79,7 +103,7 @@ def as_vector(F, name="F"):
     """Return ``F`` (expression, sequence or vector Matrix) as a list of expressions."""
     if isinstance(F, MatrixBase):
         if 1 not in F.shape:
-            raise TypeError(f"{name} must be a vector, got a {F.shape[0]}x{F.shape[1]} Matrix")
+            raise InputError(f"{name} must be a vector, got a {F.shape[0]}x{F.shape[1]} Matrix")
         items = list(F)
     elif isinstance(F, (str, bytes)) or not isinstance(F, Iterable):
         items = [F]
@@ -93,10 +117,10 @@ def as_point(at, wrt, name="at"):
     if isinstance(at, Mapping):
         missing = [s for s in wrt if s not in at]
         if missing:
-            raise ValueError(f"{name} gives no value for {', '.join(map(str, missing))}")
+            raise InputError(f"{name} gives no value for {', '.join(map(str, missing))}")
         extra = [k for k in at if k not in wrt]
         if extra:
-            raise ValueError(f"{name} names {', '.join(map(str, extra))}, which are not in wrt = {list(wrt)}")
+            raise InputError(f"{name} names {', '.join(map(str, extra))}, which are not in wrt = {list(wrt)}")
         vals = [at[s] for s in wrt]
     else:
         if isinstance(at, MatrixBase):
@@ -106,7 +130,7 @@ def as_point(at, wrt, name="at"):
         else:
             vals = [at]
         if len(vals) != len(wrt):
-            raise ValueError(f"{name} has {len(vals)} coordinates but wrt has {len(wrt)} variables {list(wrt)}")
+            raise InputError(f"{name} has {len(vals)} coordinates but wrt has {len(wrt)} variables {list(wrt)}")
     return tuple(as_expr(v, f"{name}[{i}]") for i, v in enumerate(vals))
 
 

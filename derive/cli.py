@@ -1,23 +1,38 @@
 """derive: derivatives, Taylor models, KKT systems, compiled kernels and solvers from the shell.
 
-Formulas are read with SymPy's parser, which evaluates them as Python code:
-only give it your own formulas. Variables are real-valued; --wrt sets their
-order (default: the free symbols sorted by name).
+Formulas are read as formulas, never run as code (derive.parse_formula): numbers,
+variables, + - * / ** ^ and calls of known math and derive.ml functions. So the
+command line is safe on formulas from anyone. Variables are real-valued; --wrt
+sets their order (default: the free symbols sorted by name). A value that starts
+with "-" (--ineq "-x", --x0 -1.2,1, a formula "-x**2") is a value, not an option;
+--ineq=-x works too.
+
+exit codes: 0 ok, 1 the computation failed (no convergence, out of time),
+2 bad input (one line on stderr), 3 internal error (a bug: please report it;
+DERIVE_DEBUG=1 shows the traceback), 141 the output pipe was closed.
 
 examples:
   derive grad "x**2*y + sin(y)" --wrt x,y
   derive hessian "(1-x)**2 + 100*(y-x**2)**2"
   derive taylor "exp(x)*cos(y)" --at x=0,y=0 --order 3
-  derive kkt "x**2 + y**2" --eq "x + y - 1"
+  derive kkt "x**2 + y**2" --eq "x + y - 1" --ineq "-x"
   derive solve "(1-x)**2 + 100*(y-x**2)**2" --x0 -1.2,1 --method newton
 """
 import argparse
+import importlib
 import json
+import keyword
+import os
+import re
 import sys
+import traceback
 
+from ._validate import InputError
 from ._version import __version__
+from .formula import FormulaError, parse_formula
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a tool ended by SIGPIPE (`yes | head`)
 
 
 class CLIError(Exception):
@@ -25,48 +40,41 @@ class CLIError(Exception):
 
 
 # --------------------------------------------------------------------------- parsing
-def _namespace():
-    import sympy as sp
+def parse(text, what="formula"):
+    """Read one formula (never run it); names become plain Symbols."""
+    return parse_formula(text, what=what)
 
-    from . import ml
 
-    names = {name: getattr(ml, name) for name in getattr(ml, "__all__", ()) if hasattr(ml, name)}
-    for name in ("sigmoid", "softplus", "relu", "logsumexp"):
-        names[name] = getattr(ml, name)
-    names.update({"Max": sp.Max, "Min": sp.Min, "Abs": sp.Abs, "Heaviside": sp.Heaviside})
+def _names(text, option):
+    """'x, y' -> ['x', 'y'], each a valid variable name."""
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    if not names:
+        raise CLIError(f"{option} is empty: give variable names like {option} x,y")
+    for name in names:
+        if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("__"):
+            raise CLIError(f"{option} entry {name!r} is not a variable name; give names separated "
+                           f"by commas, like {option} x,y")
+    if len(set(names)) != len(names):
+        raise CLIError(f"{option} names a variable twice: {text!r}")
     return names
 
 
-def parse(text, what="expression"):
-    """Parse one formula with SymPy's parser; names become plain Symbols."""
-    import sympy as sp
-    from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
-
-    transformations = standard_transformations + (convert_xor,)
-    try:
-        expr = parse_expr(text, local_dict=_namespace(), transformations=transformations)
-    except Exception as exc:  # the parser raises many kinds; all mean "bad formula"
-        raise CLIError(f"cannot parse {what} {text!r}: {type(exc).__name__}: {exc}") from None
-    if not isinstance(expr, sp.Basic):
-        raise CLIError(f"{what} {text!r} is not a formula (parsed to {type(expr).__name__})")
-    return expr
-
-
-def _symbols_from(text, exprs):
-    import sympy as sp
-
+def _symbols_from(text, exprs, option="--wrt", exclude=()):
+    """The symbols ``text`` names (each must occur in ``exprs``), or all free symbols but ``exclude``."""
+    known = {s.name: s for e in exprs for s in e.free_symbols}
     if text:
-        names = [s.strip() for s in text.split(",") if s.strip()]
-        if not names:
-            raise CLIError("--wrt is empty: give variable names like --wrt x,y")
-        if len(set(names)) != len(names):
-            raise CLIError(f"--wrt names a variable twice: {text!r}")
-        known = {s.name: s for e in exprs for s in e.free_symbols}
-        return [known.get(n, sp.Symbol(n)) for n in names]
-    free = set().union(*(e.free_symbols for e in exprs))
+        names = _names(text, option)
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            which = "is not a variable" if len(unknown) == 1 else "are not variables"
+            has = ", ".join(sorted(known)) if known else "none"
+            raise CLIError(f"{option} names {', '.join(unknown)}, which {which} of the formula "
+                           f"(its variables: {has})")
+        return [known[n] for n in names]
+    free = sorted((s for s in known.values() if s not in set(exclude)), key=lambda s: s.name)
     if not free:
         raise CLIError("the formula has no variables to differentiate with respect to")
-    return sorted(free, key=lambda s: s.name)
+    return free
 
 
 def _assignments(text, option):
@@ -76,15 +84,25 @@ def _assignments(text, option):
         if "=" not in part:
             raise CLIError(f"{option} expects name=value pairs like x=1,y=2; got {part!r}")
         name, value = (s.strip() for s in part.split("=", 1))
+        _names(name, option)
         out[name] = value
     return out
 
 
 def _floats(text, option):
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise CLIError(f"{option} expects numbers separated by commas; got {text!r}") from None
+    """'-1.2, pi/4' -> [-1.2, 0.785...]: numbers or constant formulas, comma separated."""
+    out = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        value = parse_formula(part, what=f"{option} value")
+        if value.free_symbols or not value.is_number or not value.is_extended_real:
+            raise CLIError(f"{option} expects numbers separated by commas; got {part.strip()!r} in {text!r}")
+        number = float(value)
+        if number != number or number in (float("inf"), float("-inf")):
+            raise CLIError(f"{option} value {part.strip()!r} is not a finite number")
+        out.append(number)
+    return out
 
 
 # --------------------------------------------------------------------------- output
@@ -170,6 +188,14 @@ def cmd_taylor(args):
     if missing:
         raise CLIError(f"--at gives no value for {', '.join(missing)}")
     point = [parse(at[s.name], f"--at value of {s.name}") for s in wrt]
+    for s, value in zip(wrt, point):
+        if value.free_symbols:
+            raise CLIError(f"--at value of {s.name} is {value}; give a number")
+    if args.order < 0:
+        raise CLIError(f"--order must be >= 0, got {args.order}")
+    max_order = getattr(importlib.import_module("derive.taylor"), "MAX_ORDER", None)
+    if max_order is not None and args.order > max_order:
+        raise CLIError(f"--order {args.order} is above the limit of {max_order}")
     poly = derive.taylor(f, wrt, point, order=args.order)
     _emit(args, f"Taylor polynomial of order {args.order} of {f} about {dict(zip(wrt, point))}",
           {"taylor": poly})
@@ -242,10 +268,20 @@ def cmd_explain(args):
         print(result)
 
 
-def _compile(args, f, wrt):
+def _variables_and_params(args, f):
+    """--wrt and --params: disjoint; the default variables are the symbols that are not params."""
+    params = _symbols_from(args.params, [f], "--params") if getattr(args, "params", None) else []
+    wrt = _symbols_from(args.wrt, [f], exclude=params)
+    both = [s.name for s in wrt if s in set(params)]
+    if both:
+        raise CLIError(f"{', '.join(both)} is both in --wrt and in --params: a symbol is either a "
+                       "variable or a parameter")
+    return wrt, params
+
+
+def _compile(f, wrt, params=()):
     import codegen
 
-    params = _symbols_from(args.params, [f]) if getattr(args, "params", None) else ()
     return codegen.compile(f, wrt, params=params)
 
 
@@ -253,8 +289,8 @@ def cmd_compile(args):
     import codegen
 
     f = parse(args.expr)
-    wrt = _symbols_from(args.wrt, [f])
-    compiled = _compile(args, f, wrt)
+    wrt, params = _variables_and_params(args, f)
+    compiled = _compile(f, wrt, params)
     codegen.export(compiled, args.output)
     print(f"wrote {args.output}: value, grad, value_and_grad, hess, hessp for {f} "
           f"in {', '.join(s.name for s in wrt)} (needs only numpy and numba)")
@@ -274,7 +310,7 @@ def cmd_solve(args):
     options = {}
     if args.lr is not None:
         options["lr"] = args.lr
-    compiled = _compile(args, f, wrt)
+    compiled = _compile(f, wrt)
     path = [np.array(x0, dtype=float)]
     # Recording the path needs a callback, which runs the solver's Python loop: only for plots.
     record = (lambda xk: path.append(np.array(xk, dtype=float))) if args.plot and len(wrt) == 2 else None
@@ -358,7 +394,9 @@ def cmd_svm(args):
     X, y = (data.data, data.target) if hasattr(data, "data") else data
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
     scaler = StandardScaler().fit(X_train)
-    gamma = args.gamma if args.gamma in ("scale", "auto") else float(args.gamma)
+    gamma = args.gamma if args.gamma in ("scale", "auto") else _positive(args.gamma, "--gamma", "scale, auto or ")
+    _positive(args.C, "--C")
+    _positive(args.tol, "--tol")
     model = SVC(C=args.C, kernel=args.kernel, gamma=gamma, tol=args.tol)
     model.fit(scaler.transform(X_train), y_train)
     items = {"dataset": args.dataset, "n_train": len(y_train), "n_test": len(y_test),
@@ -367,6 +405,16 @@ def cmd_svm(args):
              "train_accuracy": model.score(scaler.transform(X_train), y_train),
              "test_accuracy": model.score(scaler.transform(X_test), y_test)}
     _emit(args, f"SVC on {args.dataset}", items)
+
+
+def _positive(value, option, alternatives=""):
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not 0 < number < float("inf"):
+        raise CLIError(f"{option} must be {alternatives}a positive number, got {value!r}")
+    return number
 
 
 def cmd_demo(args):
@@ -402,8 +450,10 @@ def build_parser():
     p.add_argument("--order", type=int, default=2)
     p = add("kkt", cmd_kkt, "KKT conditions and points of: minimize f s.t. eq = 0, ineq <= 0")
     p.add_argument("expr")
-    p.add_argument("--eq", action="append", help="equality constraint g(x) (= 0); repeat or separate with ';'")
-    p.add_argument("--ineq", action="append", help="inequality constraint h(x) (<= 0); repeat or separate with ';'")
+    p.add_argument("--eq", action="append",
+                   help="equality constraint g(x) (= 0); repeat or separate with ';' (--eq \"-x\" works)")
+    p.add_argument("--ineq", action="append",
+                   help="inequality constraint h(x) (<= 0); repeat or separate with ';' (--ineq \"-x\" works)")
     add("critical", cmd_critical, "critical points and their kind (minimum/maximum/saddle)").add_argument("expr")
     add("explain", cmd_explain, "step-by-step chain rule for a composed formula").add_argument("expr")
     p = add("compile", cmd_compile, "write a standalone Numba kernel module", parents=(wrt,))
@@ -428,43 +478,120 @@ def build_parser():
     p.add_argument("--gamma", default="scale")
     p.add_argument("--tol", type=float, default=1e-3)
     add("demo", cmd_demo, "a short tour: derive, compile, solve, SVM", parents=())
+    parser.commands = sub.choices
     return parser
 
 
-# Options whose values may start with "-" (a negative number): argparse would read
-# "--x0 -1.2,1" as two options, so such values are glued on as "--x0=-1.2,1".
-_NUMERIC_OPTIONS = ("--x0", "--at")
+def _values_stay_values(parser, argv):
+    """Rewrite ``argv`` so that argparse reads values starting with "-" as values.
 
-
-def _glue_negative_values(argv):
-    out, i = [], 0
-    while i < len(argv):
-        if argv[i] in _NUMERIC_OPTIONS and i + 1 < len(argv) and argv[i + 1].startswith("-"):
-            out.append(f"{argv[i]}={argv[i + 1]}")
-            i += 2
-        else:
-            out.append(argv[i])
+    argparse takes any word starting with "-" for an option unless it looks like a
+    plain negative number, so ``--ineq "-x"``, ``--x0 -1.2,1`` and the formula
+    ``"-x**2"`` fail. Here the subcommand's own option table decides: the word after
+    an option that takes a value is glued to it (``--ineq=-x``), and every other word
+    that is not one of the subcommand's options is a positional, passed after "--".
+    """
+    argv = list(argv)
+    at = next((i for i, word in enumerate(argv) if word in parser.commands), None)
+    if at is None:
+        return argv
+    # argparse's table of option string -> action; nargs == 0 for flags like --json
+    options = parser.commands[argv[at]]._option_string_actions
+    words, options_out, positionals = argv[at + 1:], [], []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word == "--":
+            positionals.extend(words[i + 1:])
+            break
+        name = word.split("=", 1)[0] if word.startswith("--") else word
+        if name.startswith("--") and name not in options:
+            matches = [o for o in options if o.startswith(name)]  # argparse's abbreviations
+            name = matches[0] if len(matches) == 1 else name
+        action = options.get(name)
+        if action is None:
+            # "--jsn" is a mistyped option (argparse names it); "-x**2" is a formula.
+            (options_out if word.startswith("--") else positionals).append(word)
             i += 1
-    return out
+        elif action.nargs == 0 or "=" in word or i + 1 == len(words) or words[i + 1] in options:
+            options_out.append(word)
+            i += 1
+        else:
+            value = words[i + 1]
+            options_out.append(f"{word}={value}" if word.startswith("--") else f"{word}{value}")
+            i += 2
+    return argv[:at + 1] + options_out + (["--", *positionals] if positionals else [])
+
+
+def _one_line(exc):
+    return re.sub(r"\s*\n\s*", " ", str(exc)).strip() or type(exc).__name__
+
+
+# Exceptions the packages document as "your input is wrong" (each names the argument at
+# fault). codegen and solvers are imported lazily, so their types are looked up only if
+# loaded: an exception of theirs cannot exist otherwise.
+_INPUT_ERRORS = (("derive.smoothness", "NotSmoothError"), ("derive.smoothness", "NotRealError"),
+                 ("codegen", "CodegenError"), ("solvers", "ObjectiveError"), ("solvers", "OptionError"))
+
+
+def _is_input_error(exc):
+    if isinstance(exc, (CLIError, FormulaError, InputError)):
+        return True
+    for module, name in _INPUT_ERRORS:
+        cls = getattr(sys.modules.get(module), name, None)
+        if cls is not None and isinstance(exc, cls):
+            return True
+    return False
+
+
+def _quiet_broken_pipe():
+    # The reader went away (`derive ... | head`): send what is still buffered to
+    # /dev/null so that the interpreter's final flush does not complain either.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (tests, IDEs)
+        pass
+    return EXIT_BROKEN_PIPE
 
 
 def main(argv=None):
-    """Run the CLI; returns the exit code (0 ok, 1 the computation failed, 2 bad input)."""
+    """Run the CLI; returns the exit code (see the module docstring)."""
     parser = build_parser()
-    args = parser.parse_args(_glue_negative_values(sys.argv[1:] if argv is None else list(argv)))
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return EXIT_OK
-    for flag in ("json", "latex"):
-        if not hasattr(args, flag):
-            setattr(args, flag, False)
+    command = ""
     try:
+        args = parser.parse_args(_values_stay_values(parser, sys.argv[1:] if argv is None else argv))
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return EXIT_OK
+        command = args.command
+        for flag in ("json", "latex"):
+            if not hasattr(args, flag):
+                setattr(args, flag, False)
         code = args.func(args)
-    except CLIError as exc:
-        print(f"derive {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except (ValueError, TypeError) as exc:
-        # Library errors name the symbol/option at fault; one line is enough.
-        print(f"derive {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except KeyboardInterrupt:
+        print(f"derive {command}: interrupted", file=sys.stderr)
+        return 128 + 2
+    except Exception as exc:  # noqa: BLE001 - every exception ends as one line and an exit code
+        return _report(exc, command)
     return EXIT_OK if code is None else code
+
+
+def _report(exc, command):
+    where = f"derive {command}".strip()
+    if _is_input_error(exc):
+        print(f"{where}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    if isinstance(exc, TimeoutError):
+        print(f"{where}: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+    if os.environ.get("DERIVE_DEBUG"):
+        traceback.print_exc()
+    else:
+        print(f"{where}: internal error: {type(exc).__name__}: {_one_line(exc)} -- this is a bug in "
+              f"derive-toolkit {__version__}; please report it with the command line "
+              "(DERIVE_DEBUG=1 shows the traceback)", file=sys.stderr)
+    return EXIT_INTERNAL

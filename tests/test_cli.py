@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive.cli import EXIT_OK, EXIT_USAGE, main
+from derive.cli import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, main
 
 
 def run_json(capsys, *argv):
@@ -122,3 +122,156 @@ def test_solve_plot_writes_png(tmp_path, capsys):
     assert main(["solve", "(1-x)**2 + 100*(y-x**2)**2", "--x0", "-1.2,1", "--method", "newton",
                  "--plot", str(out)]) == EXIT_OK
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --------------------------------------------------------------------------- issue 9
+def run_cli(*argv, cwd=None, env=None):
+    """The installed entry point in a fresh interpreter: what a user's shell sees."""
+    return subprocess.run([sys.executable, "-m", "derive", *argv], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=300)
+
+
+HOSTILE = "__import__('pathlib').Path({path!r}).touch()"
+
+
+@pytest.mark.parametrize("template", [
+    ["grad", "{f}"],
+    ["hessian", "x + {f}"],
+    ["jacobian", "x", "{f}"],
+    ["taylor", "x**2", "--at", "x={f}"],
+    ["kkt", "x**2", "--eq", "{f}"],
+    ["kkt", "x**2", "--ineq", "x - 1; {f}"],
+    ["critical", "{f}"],
+    ["explain", "{f}"],
+    ["solve", "x**2", "--x0", "{f}"],
+    ["grad", "x**2", "--wrt", "{f}"],
+    ["compile", "{f}", "-o", "k.py"],
+])
+def test_formula_text_is_never_executed(tmp_path, monkeypatch, capsys, template):
+    monkeypatch.chdir(tmp_path)
+    target = tmp_path / "pwned"
+    f = HOSTILE.format(path=str(target))
+    assert main([part.format(f=f) for part in template]) == EXIT_USAGE
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "not allowed" in err or "not a variable name" in err
+    assert not target.exists()
+    assert not (tmp_path / "k.py").exists()
+
+
+def test_kkt_readme_line_with_negative_constraint(capsys):
+    # README: derive kkt "x**2 + y**2" --eq "x + y - 1" --ineq "-x" (argparse took "-x" for an option)
+    for argv in (["--ineq", "-x"], ["--ineq=-x"]):
+        payload = run_json(capsys, "kkt", "x**2 + y**2", "--eq", "x + y - 1", *argv)
+        (point,) = payload["result"]["points"]
+        assert point["x"] == {"x": "1/2", "y": "1/2"}
+        assert list(point["mu"].values()) == ["0"]
+
+
+def test_negative_looking_formulas_everywhere(capsys):
+    payload = run_json(capsys, "grad", "-x**2*y", "--wrt", "x,y")
+    assert payload["result"]["gradient"] == [["-2*x*y"], ["-x**2"]]
+    payload = run_json(capsys, "jacobian", "-x", "-y*x", "--wrt", "x,y")
+    assert payload["result"]["jacobian"] == [["-1", "0"], ["-y", "-x"]]
+    payload = run_json(capsys, "taylor", "-exp(x)", "--at", "x=-1", "--order", "1")
+    x = sp.Symbol("x")
+    assert sp.simplify(sp.sympify(payload["result"]["taylor"]) - (-sp.exp(-1) * (x + 2))) == 0
+    payload = run_json(capsys, "kkt", "-x - y", "--ineq", "-x", "--ineq", "x**2 + y**2 - 2", "--eq", "-y + x")
+    assert [p["x"] for p in payload["result"]["points"]] == [{"x": "1", "y": "1"}]
+    payload = run_json(capsys, "solve", "(x + 1)**2 + (y - 2)**2", "--x0", "-3,-4", "--method", "newton")
+    assert np.allclose(list(payload["result"]["x"].values()), [-1.0, 2.0])
+    # a value that looks like an option is still a value after an option that takes one
+    payload = run_json(capsys, "taylor", "x**3", "--at", "-x=1".lstrip("-"), "--order", "1")
+    assert sp.expand(sp.sympify(payload["result"]["taylor"]) - (3 * x - 2)) == 0
+
+
+def test_x0_values_may_be_constant_formulas(capsys):
+    payload = run_json(capsys, "solve", "(x - 1)**2", "--x0", "-pi/4", "--method", "newton")
+    assert payload["result"]["x"]["x"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["grad", "x**2 + y", "--wrt", "x y"], "'x y' is not a variable name"),
+    (["grad", "x**2", "--wrt", "1"], "'1' is not a variable name"),
+    (["grad", "x**2", "--wrt", "x,z"], "z, which is not a variable of the formula"),
+    (["hessian", "x**2", "--wrt", "lambda"], "'lambda' is not a variable name"),
+    (["grad", "x**2", "--wrt", "x,"], None),  # a trailing comma is harmless
+    (["compile", "a*x**2", "--wrt", "x", "--params", "x", "-o", "o.py"], "x is both in --wrt and in --params"),
+    (["compile", "a*x**2", "--wrt", "x", "--params", "b", "-o", "o.py"], "b, which is not a variable of the formula"),
+    (["solve", "x>1"], "comparison '>'"),
+    (["solve", "x**2", "--x0", "x"], "--x0 expects numbers"),
+    (["taylor", "x**2", "--at", "x=y"], "--at value of x"),
+])
+def test_bad_names_are_one_line_exit_2(tmp_path, monkeypatch, capsys, argv, fragment):
+    monkeypatch.chdir(tmp_path)
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    if fragment is None:
+        assert code == EXIT_OK and err == ""
+        return
+    assert code == EXIT_USAGE
+    assert fragment in err
+    assert len(err.splitlines()) == 1
+    assert not (tmp_path / "o.py").exists()
+
+
+def test_output_naming_a_directory_is_one_line_and_leaves_nothing(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["compile", "x**2", "-o", str(out)]) == EXIT_USAGE
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "directory" in err
+    assert list(out.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["critical", "Abs(x)+x**2"],
+    ["kkt", "Abs(x)", "--ineq", "x-1"],
+])
+def test_non_smooth_formulas_answer_or_say_why_in_one_line(capsys, argv):
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code in (EXIT_OK, EXIT_USAGE)
+    assert len(err.splitlines()) <= 1 and "Traceback" not in err
+
+
+def test_unexpected_exception_is_an_internal_error_not_bad_input(monkeypatch, capsys):
+    import derive
+
+    def broken(*args, **kwargs):
+        raise TypeError("unsupported operand type(s) for +: 'NoneType' and 'int'")
+
+    monkeypatch.setattr(derive, "gradient", broken)
+    code = main(["grad", "x**2"])
+    err = capsys.readouterr().err.strip()
+    assert code == EXIT_INTERNAL
+    assert len(err.splitlines()) == 1
+    assert "internal error" in err and "TypeError: unsupported operand" in err and "report" in err
+    monkeypatch.setenv("DERIVE_DEBUG", "1")
+    assert main(["grad", "x**2"]) == EXIT_INTERNAL
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_library_input_errors_stay_exit_2(monkeypatch, capsys):
+    import derive
+    from derive._validate import InputError
+
+    def refuses(*args, **kwargs):
+        raise InputError("wrt[0] = 1 is not a sympy Symbol")
+
+    monkeypatch.setattr(derive, "gradient", refuses)
+    assert main(["grad", "x**2"]) == EXIT_USAGE
+    assert capsys.readouterr().err.strip() == "derive grad: error: wrt[0] = 1 is not a sympy Symbol"
+
+
+def test_broken_pipe_exits_quietly():
+    # A 121x121 Hessian as JSON: ~190 kB, more than a pipe buffer holds, so the
+    # write fails even if the child were faster than the close below.
+    f = "+".join(f"x{i}*x{i + 1}" for i in range(120))
+    proc = subprocess.Popen([sys.executable, "-m", "derive", "hessian", f, "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the first line is written, as with `| head -0`
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=300)
+    assert err == ""
+    assert proc.returncode == EXIT_BROKEN_PIPE
