@@ -108,7 +108,14 @@ def _install_locator():
             if os.path.dirname(os.path.abspath(py_file)) != _HERE:
                 return None
             d = loop_cache_dir()
-            return None if d is None else cls(py_func, py_file, d)
+            if d is None:
+                return None
+            self = cls(py_func, py_file, d)
+            try:
+                self.ensure_cache_path()  # as Numba's own locators: unwritable -> the next one
+            except OSError:
+                return None
+            return self
 
     impl._locator_classes.insert(0, SolverLoopLocator)
     return True
