@@ -3,7 +3,7 @@ import numpy as np
 from numba import njit
 
 from .linesearch import wolfe_search, FAILED
-from .objective import as_kernels, as_x0, check_x0, drive, stop_status
+from .objective import as_kernels, as_x0, check_length, drive, stop_status
 from .options import check, check_common
 from .result import Result
 from .termination import accept, start, CONTINUE, FTOL, MAXITER, LINESEARCH, NONFINITE
@@ -112,7 +112,7 @@ def bfgs(objective, x0, *, args=(), gtol=1e-6, ftol=0.0, xtol=0.0, maxiter=1000,
     check_common("bfgs", callback, history)
     x = as_x0(x0)
     kern = as_kernels(objective, args, wrt, rows, n=x.shape[0])
-    x = check_x0(x, kern.n)
+    x = check_length(x, kern.n)
     rest = (o["maxiter"], o["gtol"], o["ftol"], o["xtol"], o["c1"], o["c2"],
             o["max_linesearch"], o["skip_eps"], max(o["ftol"], 1e-15))
     out = drive(_bfgs_loop, kern, (kern.vg,), x, rest, callback)

@@ -11,7 +11,8 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 
-from .objective import as_kernels, as_x0, batch_args, check_x0, data_rows, drive, stop_status
+from .objective import (as_kernels, as_x0, batch_args, check_length, data_rows, drive,
+                        stop_status)
 from .options import check, check_common
 from .result import Result
 from .schedules import as_schedule, schedule_lr, plateau_update, PLATEAU
@@ -177,7 +178,7 @@ def _run(method, objective, x0, *, lr, beta1=0.0, beta2=0.0, eps=0.0, weight_dec
     sched = as_schedule(schedule)
     x = as_x0(x0)
     kern = as_kernels(objective, args, wrt, rows, n=x.shape[0])
-    x = check_x0(x, kern.n)
+    x = check_length(x, kern.n)
     bs = o["batch_size"] or 0
     if bs and not kern.has_data:
         raise ValueError(f"{method}: batch_size needs a data objective (codegen.compile(..., data=)); "

@@ -3,7 +3,7 @@ import numpy as np
 from numba import njit
 
 from .linesearch import wolfe_search, FAILED
-from .objective import as_kernels, as_x0, check_x0, drive, stop_status
+from .objective import as_kernels, as_x0, check_length, drive, stop_status
 from .options import check, check_common
 from .result import Result
 from .termination import accept, start, CONTINUE, FTOL, MAXFEV, MAXITER, LINESEARCH, NONFINITE
@@ -118,7 +118,7 @@ def lbfgs(objective, x0, *, args=(), m=10, gtol=1e-6, ftol=0.0, xtol=0.0, maxite
     check_common("lbfgs", callback, history)
     x = as_x0(x0)
     kern = as_kernels(objective, args, wrt, rows, n=x.shape[0])
-    x = check_x0(x, kern.n)
+    x = check_length(x, kern.n)
     maxfev = _NO_LIMIT if o["maxfun"] is None else o["maxfun"]
     if not kern.compiled:  # vg calls the budget allows
         maxfev = maxfev // kern.evaluations_per_gradient()

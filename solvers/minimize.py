@@ -93,7 +93,8 @@ def minimize(objective, x0, method="lbfgs", args=(), tol=None, maxiter=None, cal
         opts.setdefault("gtol", tol)
     if maxiter is not None:
         opts.setdefault("maxiter", maxiter)
-    check_common(key, callback, history)
+    if callback is not None:
+        check_common(key, callback, history)  # before the printer wraps it
     eps = opts.pop("eps", None) if key in _FD_STEP else None
     x = as_x0(x0)
     python = not (hasattr(objective, "jit") or wrt is not None

@@ -11,7 +11,8 @@ import scipy.sparse.linalg as spla
 from numba import njit, types
 
 from .linesearch import strong_wolfe, wolfe_search, FAILED
-from .objective import as_kernels, as_x0, callback_adapter, check_x0, drive, specialize, stop_status
+from .objective import (as_kernels, as_x0, callback_adapter, check_length, drive, specialize,
+                        stop_status)
 from .options import OptionError, check, check_common
 from .result import Result
 from .termination import accept, start, CONTINUE, MAXITER, LINESEARCH, NONFINITE, HESSIAN, FTOL
@@ -213,7 +214,7 @@ def newton(objective, x0, *, args=(), gtol=1e-8, ftol=0.0, xtol=0.0, maxiter=200
     check_common("newton", callback, history)
     x = as_x0(x0)
     kern = as_kernels(objective, args, wrt, rows, n=x.shape[0])
-    x = check_x0(x, kern.n)
+    x = check_length(x, kern.n)
     sparse = o["sparse"]
     if sparse is None:
         sparse = kern.n > 200 and hasattr(kern.obj, "hess_sparse")

@@ -9,6 +9,7 @@ on-disk cache by every objective with that layout.
 from __future__ import annotations
 
 import inspect
+import math
 import weakref
 
 import numba
@@ -21,9 +22,10 @@ from .result import IntermediateResult
 from .termination import CALLBACK
 
 __all__ = ["Kernels", "KernelRef", "as_kernels", "specialize", "batch_args", "ask_stop",
-           "stop_status", "drive", "ObjectiveError", "as_x0", "check_x0", "callback_adapter",
-           "LoopCallback"]
+           "stop_status", "drive", "ObjectiveError", "as_x0", "check_x0", "check_length",
+           "callback_adapter", "LoopCallback"]
 
+_F8 = np.dtype(np.float64)
 _vec = types.Array(types.float64, 1, "C")
 _mat = types.Array(types.float64, 2, "C")
 
@@ -285,6 +287,10 @@ def callback_adapter(callback):
 def as_x0(x0):
     """``x0`` as a fresh 1-D float64 array; None, complex, text, more than one dimension and
     NaN/inf are refused (never cast, flattened or truncated)."""
+    if type(x0) is np.ndarray and x0.dtype is _F8 and x0.ndim == 1:  # the common call: quick
+        x = x0.copy()
+        if math.isfinite(x.sum()):
+            return x
     if x0 is None:
         raise ValueError("x0 is None: give the starting point, a 1-D array of n real numbers")
     try:
@@ -307,11 +313,16 @@ def as_x0(x0):
     return x
 
 
-def check_x0(x0, n):
-    x = as_x0(x0)
+def check_length(x, n):
+    """``x`` (from :func:`as_x0`) when it has the objective's ``n`` entries."""
     if x.shape[0] != n:
         raise ValueError(f"x0 has {x.shape[0]} entries but the objective has n={n} variables")
     return x
+
+
+def check_x0(x0, n):
+    """:func:`as_x0` with the objective's number of variables ``n``."""
+    return check_length(as_x0(x0), n)
 
 
 def drive(pyfunc, kern, funcs, x, rest, callback):

@@ -31,6 +31,8 @@ class _Int:
         self.lo, self.none = lo, none
 
     def __call__(self, v):
+        if type(v) is int and v >= self.lo:  # the common case, without ABC checks
+            return v
         if v is None and self.none:
             return None
         if isinstance(v, bool) or not isinstance(v, numbers.Real):
@@ -56,16 +58,16 @@ class _Real:
         self.none, self.inf_ok = none, inf_ok
 
     def __call__(self, v):
-        if v is None and self.none:
-            return None
-        if isinstance(v, bool) or not isinstance(v, numbers.Real):
-            raise ValueError
-        v = float(v)
-        if math.isnan(v) or (math.isinf(v) and not (self.inf_ok and v > 0)):
-            raise ValueError
-        if v < self.lo or (self.lo_open and v == self.lo):
-            raise ValueError
-        if v > self.hi or (self.hi_open and v == self.hi):
+        if type(v) is not float:
+            if v is None and self.none:
+                return None
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise ValueError
+            v = float(v)
+        # NaN fails every comparison below
+        above = self.lo < v if self.lo_open else self.lo <= v
+        below = v < self.hi if self.hi_open else v <= self.hi
+        if not (above and below) or (v == math.inf and not self.inf_ok) or v == -math.inf:
             raise ValueError
         return v
 
@@ -154,6 +156,8 @@ def from_scipy(method, options):
 
     Unknown names raise :class:`OptionError` naming the option, the method and its options.
     """
+    if not options:
+        return {}
     known = accepted(method)
     for name in options:
         if name not in known:

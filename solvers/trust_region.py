@@ -8,7 +8,7 @@ from numba import njit
 from numba.core.types import WrapperAddressProtocol
 from numba.extending import overload
 
-from .objective import as_kernels, as_x0, check_x0, drive, stop_status
+from .objective import as_kernels, as_x0, check_length, drive, stop_status
 from .options import check, check_common
 from .result import Result
 from .termination import accept, start, CONTINUE, MAXITER, NONFINITE, HESSIAN, TRCOLLAPSE
@@ -135,7 +135,7 @@ def newton_tr(objective, x0, *, args=(), gtol=1e-8, ftol=0.0, xtol=0.0, maxiter=
     check_common("newton-tr", callback, history)
     x = as_x0(x0)
     kern = as_kernels(objective, args, wrt, rows, n=x.shape[0])
-    x = check_x0(x, kern.n)
+    x = check_length(x, kern.n)
     rest = (o["maxiter"], o["gtol"], o["ftol"], o["xtol"], o["delta0"], o["delta_max"], o["eta"])
     out = drive(_tr_loop, kern, (kern.vg, kern.hessp), x, rest, callback)
     return Result.from_loop(out, "newton-tr", history)

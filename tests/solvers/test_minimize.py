@@ -201,3 +201,15 @@ def test_verbose_prints_one_line_per_iteration(rosen, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split() == ["iter", "f", "max|g|"] and len(lines) == r.nit + 1
     assert float(lines[-1].split()[1]) == pytest.approx(r.fun, abs=1e-12)
+
+
+def test_formula_text_with_wrt_compiles_through_the_safe_reader(tmp_path):
+    r = solvers.minimize("(x - 1)**2 + 3*(y + 2)**2", [0.0, 0.0], wrt=["x", "y"],
+                         method="newton")
+    assert r.success and np.allclose(r.x, [1.0, -2.0])
+    target = tmp_path / "pwned"
+    with pytest.raises(ValueError):
+        solvers.minimize(f"__import__('os').system('touch {target}') + x**2", [0.0], wrt=["x"])
+    assert not target.exists()
+    with pytest.raises(solvers.ObjectiveError, match="wrt"):
+        solvers.minimize("x**2", [0.0])
