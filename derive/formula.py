@@ -15,7 +15,6 @@ import ast
 import decimal
 import io
 import json
-import keyword
 import math
 import tokenize
 
@@ -198,8 +197,6 @@ class _Reader:
             return self.symbols[name]
         if name in CONSTANTS:
             return CONSTANTS[name]
-        if keyword.iskeyword(name) or keyword.issoftkeyword(name):
-            self.fail(node, f"the Python keyword '{name}'")
         return sp.Symbol(name)
 
     # ------------------------------------------------------------------ operators
