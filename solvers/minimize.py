@@ -96,11 +96,11 @@ def minimize(objective, x0, method="lbfgs", args=(), tol=None, maxiter=None, cal
     if callback is not None:
         check_common(key, callback, history)  # before the printer wraps it
     eps = opts.pop("eps", None) if key in _FD_STEP else None
-    x = as_x0(x0)
     python = not (hasattr(objective, "jit") or wrt is not None
                   or isinstance(objective, str) or _is_sympy(objective))
     if python:
-        objective = _python_objective(key, objective, x.shape[0], args, jac, hess, hessp, eps)
+        x0 = as_x0(x0)  # its length is the number of variables (the method checks it again)
+        objective = _python_objective(key, objective, x0.shape[0], args, jac, hess, hessp, eps)
         args = ()
     else:
         for name, value in (("jac", jac), ("hess", hess), ("hessp", hessp)):
@@ -112,7 +112,7 @@ def minimize(objective, x0, method="lbfgs", args=(), tol=None, maxiter=None, cal
                               "objective without jac; this objective has exact gradients")
     if verbose or disp:
         callback = _printer(callback)
-    return solver(objective, x, args=args, callback=callback, history=history, wrt=wrt, **opts)
+    return solver(objective, x0, args=args, callback=callback, history=history, wrt=wrt, **opts)
 
 
 def _tol(key, tol):

@@ -148,7 +148,11 @@ FRONT = ("disp", "rows")
 
 def accepted(method):
     """The option names ``minimize(method=..., options=...)`` takes for ``method``."""
-    return set(SPECS[method]) | set(_SCIPY.get(method, ())) | set(FRONT)
+    return set(_ACCEPTED[method])
+
+
+_ACCEPTED = {m: frozenset(SPECS[m]) | frozenset(_SCIPY.get(m, ())) | frozenset(FRONT)
+             for m in SPECS}
 
 
 def from_scipy(method, options):
@@ -158,7 +162,7 @@ def from_scipy(method, options):
     """
     if not options:
         return {}
-    known = accepted(method)
+    known = _ACCEPTED[method]
     for name in options:
         if name not in known:
             raise OptionError(
