@@ -10,21 +10,25 @@ L-BFGS-B's relative reduction, the step test is relative to the size of x.
 import numpy as np
 from numba import njit
 
-__all__ = ["terminate", "start", "accept", "CONTINUE"]
+from .result import Status
 
-# Status codes (see result.Status); kept as plain ints so Numba loops can return them.
-CONTINUE = -1
-GTOL = 0
-FTOL = 1
-XTOL = 2
-MAXITER = 3
-LINESEARCH = 4
-NONFINITE = 5
-HESSIAN = 6
-DIVERGED = 7
-TRCOLLAPSE = 8
-CALLBACK = 9
-MAXFEV = 10
+__all__ = ["terminate", "start", "accept", "CONTINUE", "GTOL", "FTOL", "XTOL", "MAXITER",
+           "LINESEARCH", "NONFINITE", "HESSIAN", "DIVERGED", "TRCOLLAPSE", "CALLBACK", "MAXFEV"]
+
+# The status codes as plain ints, the form Numba loops return; the one source is
+# result.Status (every Numba-side code, the SMO solver's too, is imported from here).
+CONTINUE = -1  # no Status has it: "no test held, keep iterating"
+GTOL = int(Status.CONVERGED_GTOL)
+FTOL = int(Status.CONVERGED_FTOL)
+XTOL = int(Status.CONVERGED_XTOL)
+MAXITER = int(Status.MAX_ITERATIONS)
+LINESEARCH = int(Status.LINE_SEARCH_FAILED)
+NONFINITE = int(Status.NON_FINITE)
+HESSIAN = int(Status.HESSIAN_NOT_USABLE)
+DIVERGED = int(Status.DIVERGED)
+TRCOLLAPSE = int(Status.TRUST_REGION_COLLAPSED)
+CALLBACK = int(Status.CALLBACK_STOP)
+MAXFEV = int(Status.MAX_FUNCTION_EVALUATIONS)
 
 
 @njit(cache=True)
