@@ -27,6 +27,10 @@ import re
 import sys
 import traceback
 
+import sympy as sp
+
+import derive
+
 from ._validate import InputError
 from ._version import __version__
 from .formula import FormulaError, parse_formula
@@ -60,17 +64,27 @@ def _names(text, option):
 
 
 def _symbols_from(text, exprs, option="--wrt", exclude=()):
-    """The symbols ``text`` names (each must occur in ``exprs``), or all free symbols but ``exclude``."""
+    """The symbols ``text`` names, or all free symbols of ``exprs`` but ``exclude``.
+
+    A --wrt name absent from ``exprs`` is a variable the formula does not depend on
+    (``derive grad "x**2" --wrt x,y``: the y partial is 0), so it gets a note on stderr;
+    a --params name must occur, since an unused parameter slot is a mistake.
+    """
     known = {s.name: s for e in exprs for s in e.free_symbols}
     if text:
         names = _names(text, option)
         unknown = [n for n in names if n not in known]
-        if unknown:
+        if unknown and option != "--wrt":
             which = "is not a variable" if len(unknown) == 1 else "are not variables"
             has = ", ".join(sorted(known)) if known else "none"
             raise CLIError(f"{option} names {', '.join(unknown)}, which {which} of the formula "
                            f"(its variables: {has})")
-        return [known[n] for n in names]
+        if unknown:
+            one = len(unknown) == 1
+            print(f"note: {', '.join(unknown)} {'does' if one else 'do'} not appear in the formula; "
+                  f"{'its derivative is' if one else 'their derivatives are'} 0", file=sys.stderr)
+        # parse_formula makes plain Symbols, so a new plain Symbol is the same kind of variable
+        return [known[n] if n in known else sp.Symbol(n) for n in names]
     free = sorted((s for s in known.values() if s not in set(exclude)), key=lambda s: s.name)
     if not free:
         raise CLIError("the formula has no variables to differentiate with respect to")
@@ -242,13 +256,16 @@ def cmd_critical(args):
     f = parse(args.expr)
     wrt = _symbols_from(args.wrt, [f])
     points = derive.critical_points(f, wrt)
-    rows = [{"point": p.point, "kind": p.kind, "eigenvalues": list(p.eigenvalues)} for p in points]
     if args.json or args.latex:
+        # one_sided: (left, right) derivatives at a kink ("non-differentiable"), else null
+        rows = [{"point": p.point, "kind": p.kind, "eigenvalues": list(p.eigenvalues),
+                 "one_sided": None if p.one_sided is None else list(p.one_sided), "exact": p.exact}
+                for p in points]
         _emit(args, None, {"critical_points": rows})
         return
-    print(f"critical points of {f} ({len(rows)}):")
-    for r in rows:
-        print(f"  {r['point']}: {r['kind']}  (Hessian eigenvalues {r['eigenvalues']})")
+    print(f"critical points of {f} ({len(points)}):")
+    for p in points:
+        print(f"  {p}")  # CriticalPoint says which evidence it has: eigenvalues or one-sided slopes
 
 
 def cmd_explain(args):
@@ -527,17 +544,27 @@ def _one_line(exc):
     return re.sub(r"\s*\n\s*", " ", str(exc)).strip() or type(exc).__name__
 
 
+def _derive_error(name, module):
+    # derive exports these (issue 10); until that lands they live in their modules.
+    # TODO(issue 10): plain derive.<name> once derive's __init__ exports them.
+    return getattr(derive, name, None) or getattr(importlib.import_module(module), name)
+
+
+NotSmoothError = _derive_error("NotSmoothError", "derive.smoothness")
+NotRealError = _derive_error("NotRealError", "derive.smoothness")
+DeadlineExceeded = _derive_error("DeadlineExceeded", "derive.deadline")
+
 # Exceptions the packages document as "your input is wrong" (each names the argument at
 # fault). codegen and solvers are imported lazily, so their types are looked up only if
 # loaded: an exception of theirs cannot exist otherwise.
-_INPUT_ERRORS = (("derive.smoothness", "NotSmoothError"), ("derive.smoothness", "NotRealError"),
-                 ("codegen", "CodegenError"), ("solvers", "ObjectiveError"), ("solvers", "OptionError"))
+_LAZY_INPUT_ERRORS = (("codegen", "CodegenError"), ("solvers", "ObjectiveError"),
+                      ("solvers", "OptionError"))
 
 
 def _is_input_error(exc):
-    if isinstance(exc, (CLIError, FormulaError, InputError)):
+    if isinstance(exc, (CLIError, FormulaError, InputError, NotSmoothError, NotRealError)):
         return True
-    for module, name in _INPUT_ERRORS:
+    for module, name in _LAZY_INPUT_ERRORS:
         cls = getattr(sys.modules.get(module), name, None)
         if cls is not None and isinstance(exc, cls):
             return True
@@ -585,7 +612,7 @@ def _report(exc, command):
     if _is_input_error(exc):
         print(f"{where}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
-    if isinstance(exc, TimeoutError):
+    if isinstance(exc, DeadlineExceeded):  # a time limit the user can raise: the run failed
         print(f"{where}: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILED
     if os.environ.get("DERIVE_DEBUG"):

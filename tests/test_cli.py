@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive.cli import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, main
+from derive.cli import (EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE,
+                        DeadlineExceeded, NotRealError, NotSmoothError, main)
 
 
 def run_json(capsys, *argv):
@@ -193,7 +194,6 @@ def test_x0_values_may_be_constant_formulas(capsys):
 @pytest.mark.parametrize("argv, fragment", [
     (["grad", "x**2 + y", "--wrt", "x y"], "'x y' is not a variable name"),
     (["grad", "x**2", "--wrt", "1"], "'1' is not a variable name"),
-    (["grad", "x**2", "--wrt", "x,z"], "z, which is not a variable of the formula"),
     (["hessian", "x**2", "--wrt", "lambda"], "'lambda' is not a variable name"),
     (["grad", "x**2", "--wrt", "x,"], None),  # a trailing comma is harmless
     (["compile", "a*x**2", "--wrt", "x", "--params", "x", "-o", "o.py"], "x is both in --wrt and in --params"),
@@ -275,3 +275,62 @@ def test_broken_pipe_exits_quietly():
     proc.wait(timeout=300)
     assert err == ""
     assert proc.returncode == EXIT_BROKEN_PIPE
+
+
+# --------------------------------------------------------------------------- issue 9 leftovers
+def test_critical_kink_prints_one_sided_derivatives(capsys):
+    x, h = sp.symbols("x h")
+    f = sp.Abs(x) + x**2
+    # the oracle: one-sided difference quotients at the kink x = 0, as limits
+    quotient = (f.subs(x, h) - f.subs(x, 0)) / h
+    left, right = sp.limit(quotient, h, 0, "-"), sp.limit(quotient, h, 0, "+")
+    assert main(["critical", "Abs(x)+x**2"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert f"{{x: 0}}: non-differentiable (one-sided derivatives {left} and {right})" in out
+    assert "eigenvalues []" not in out
+    (point,) = run_json(capsys, "critical", "Abs(x)+x**2")["result"]["critical_points"]
+    assert point["kind"] == "non-differentiable" and point["point"] == {"x": "0"}
+    assert [sp.sympify(v) for v in point["one_sided"]] == [left, right]
+    assert point["eigenvalues"] == []
+
+
+def test_critical_smooth_points_have_no_one_sided_derivatives(capsys):
+    points = run_json(capsys, "critical", "x**3 - 3*x")["result"]["critical_points"]
+    assert {p["point"]["x"]: (p["kind"], p["one_sided"]) for p in points} == {
+        "-1": ("maximum", None), "1": ("minimum", None)}
+
+
+def test_wrt_name_absent_from_formula_is_a_zero_partial_with_a_note(capsys):
+    assert main(["grad", "x**2", "--wrt", "x,y", "--json"]) == EXIT_OK
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["result"]["gradient"] == [["2*x"], ["0"]]
+    assert captured.err.strip() == "note: y does not appear in the formula; its derivative is 0"
+    assert main(["hessian", "x*y", "--wrt", "x,y,z,w"]) == EXIT_OK
+    err = capsys.readouterr().err.strip()
+    assert err == "note: z, w do not appear in the formula; their derivatives are 0"
+
+
+def _raising(exc):
+    def call(*args, **kwargs):
+        raise exc
+    return call
+
+
+def test_deadline_exceeded_is_a_failed_run_in_one_line(monkeypatch, capsys):
+    import derive
+
+    monkeypatch.setattr(derive, "critical_points", _raising(DeadlineExceeded("critical_points", 30)))
+    assert main(["critical", "x**2"]) == EXIT_FAILED
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("derive critical: critical_points did not finish within its time limit")
+    assert len(err.splitlines()) == 1 and "internal error" not in err
+
+
+@pytest.mark.parametrize("exc", [NotSmoothError("Abs(x) has a kink at x = 0"),
+                                 NotRealError("log(x) is not real at x = -1")])
+def test_smoothness_and_realness_errors_are_bad_input(monkeypatch, capsys, exc):
+    import derive
+
+    monkeypatch.setattr(derive, "taylor", _raising(exc))
+    assert main(["taylor", "x**2", "--at", "x=0"]) == EXIT_USAGE
+    assert capsys.readouterr().err.strip() == f"derive taylor: error: {exc}"
