@@ -29,14 +29,20 @@ Raw kernels for other Numba code live in ``obj.jit``: each takes
 >>> obj.jit.value_and_grad(np.array([0.0, 3.0]), *obj.pack_args())[0]
 9.0
 """
+import sys
+
 import numpy as np  # noqa: F401  (doctest namespace)
 
-from . import kernels
+from . import svm_kernels as kernels
 from .cache import clear_cache
+from .compiled import CompiledObjective, CompiledVectorFunction, compile, compile_vector
 from .errors import (ArgumentError, CacheDirError, CodegenError, ConstantRangeError,
                      UnknownSymbolError, UnsupportedFunctionError)
 from .export import export
-from .objective import CompiledObjective, CompiledVectorFunction, compile, compile_vector
+
+# The SVM kernels live in svm_kernels.py ("kernel" elsewhere in codegen means a Numba
+# function); codegen.kernels stays their public name for import and attribute access.
+sys.modules[__name__ + ".kernels"] = kernels
 
 __all__ = ["kernels", "compile", "compile_vector", "export", "clear_cache", "CompiledObjective",
            "CompiledVectorFunction", "CodegenError", "UnsupportedFunctionError",

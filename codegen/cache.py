@@ -28,6 +28,7 @@ deleted and the kernel compiled afresh.
 >>> mod.f(21)
 42
 """
+import contextlib
 import glob
 import hashlib
 import importlib.util
@@ -43,7 +44,7 @@ from pathlib import Path
 from .errors import CacheDirError
 
 __all__ = ["cache_dir", "load_module", "lookup", "store", "clear_cache", "fingerprint",
-           "key_for", "checked_cache_dir"]
+           "key_for", "checked_cache_dir", "write_atomic"]
 
 _HEADER = "# derive-toolkit kernel module; sha256="
 _loaded = {}  # (directory, key) -> module, so one process imports each entry once
@@ -181,26 +182,30 @@ def _check_entry(path):
                             f"{_WHAT_TO_DO}")
 
 
-def _write(path, source):
-    text = f"{_HEADER}{_checksum(source)}\n{source}"
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".py", dir=path.parent)
-    except OSError as exc:
-        raise CacheDirError(f"cannot write the kernel cache directory {str(path.parent)!r} "
-                            f"({exc.strerror}); {_WHAT_TO_DO}") from None
+def write_atomic(path, text):
+    """Write ``text`` to ``path`` through a temporary file in its directory and ``os.replace``.
+
+    Readers see the old file or the new one, never a part; on any error the temporary file
+    is removed, the target is untouched and the error propagates.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=path.suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)
-    except BaseException as exc:
-        try:
+    except BaseException:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise CacheDirError(f"cannot write the kernel cache directory "
-                                f"{str(path.parent)!r} ({exc.strerror}); {_WHAT_TO_DO}") from None
         raise
+
+
+def _write(path, source):
+    try:
+        write_atomic(path, f"{_HEADER}{_checksum(source)}\n{source}")
+    except OSError as exc:
+        raise CacheDirError(f"cannot write the kernel cache directory {str(path.parent)!r} "
+                            f"({exc.strerror}); {_WHAT_TO_DO}") from None
 
 
 _repairing = None

@@ -7,7 +7,7 @@ structurally zero are never created, so the sparsity pattern is symbolic.
 
 >>> import sympy as sp
 >>> x, y, z = sp.symbols("x y z")
->>> g = gradient(x**2 * y + sp.sin(z), [x, y, z])
+>>> g = partials(x**2 * y + sp.sin(z), [x, y, z])
 >>> g
 [2*x*y, x**2, cos(z)]
 >>> hessian_upper(g, [x, y, z])
@@ -15,7 +15,7 @@ structurally zero are never created, so the sparsity pattern is symbolic.
 """
 import sympy as sp
 
-__all__ = ["gradient", "hessian_upper", "jacobian_sparse"]
+__all__ = ["partials", "hessian_upper", "jacobian_sparse"]
 
 
 class _Differ:
@@ -60,8 +60,12 @@ class _Differ:
         return r
 
 
-def gradient(f, wrt, differ=None):
-    """List of d f / d wrt[i], differentiating each term only by its own symbols."""
+def partials(f, wrt, differ=None):
+    """List of d f / d wrt[i], differentiating each term only by its own symbols.
+
+    A list, not the column Matrix of :func:`derive.gradient`: its entries are fed one by one
+    to :func:`hessian_upper` and to CSE.
+    """
     differ = differ or _Differ()
     index = {s: i for i, s in enumerate(wrt)}
     parts = [[] for _ in wrt]
@@ -97,7 +101,7 @@ def jacobian_sparse(F, wrt, differ=None):
     differ = differ or _Differ()
     out = {}
     for i, fi in enumerate(F):
-        g = gradient(fi, wrt, differ)
+        g = partials(fi, wrt, differ)
         for j, e in enumerate(g):
             if e != 0:
                 out[(i, j)] = e

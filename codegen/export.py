@@ -11,11 +11,12 @@
 6.0
 """
 import os
-import tempfile
 
 import numpy as np  # noqa: F401  (used by the doctest)
 
+from .cache import write_atomic
 from .errors import ArgumentError
+from .interface import exported
 
 __all__ = ["export"]
 
@@ -27,24 +28,10 @@ def export(compiled, path):
     (``p`` the params array, empty when there are none), and for data sums
     ``value(x, p, rows, d0, d1, ...)``.
     """
-    src = compiled.source.replace(
-        "Do not edit: the file is a cache entry and is checksummed.",
-        "Exported with codegen.export: needs only numpy and numba.", 1)
     path = os.fspath(path)
     if os.path.isdir(path):
         raise ArgumentError(f"export path {path!r} is a directory; give a file name such as "
                             f"{os.path.join(path, 'kernels.py')!r}")
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".py", dir=d)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(src)
-        os.replace(tmp, path)
-    except BaseException:
-        # Nothing half-written is left: the temporary file goes, the target is untouched.
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    # Nothing half-written is left on error: the temporary file goes, the target is untouched.
+    write_atomic(os.path.abspath(path), exported(compiled.source))

@@ -21,6 +21,7 @@ import numpy as np
 import sympy as sp
 
 from . import cache
+from . import interface as iface
 from .errors import ArgumentError, CodegenError, UnknownSymbolError
 
 __all__ = ["compile", "compile_vector", "CompiledObjective", "CompiledVectorFunction"]
@@ -259,31 +260,31 @@ class CompiledObjective(_Compiled):
 
     def __init__(self, module, wrt, params, data, key, timings):
         super().__init__(module, wrt, params, data, key, timings)
-        m = module
-        self.reduce = m.REDUCE
-        self.order = m.ORDER
-        names = ["value", "grad", "value_and_grad"]
-        if m.ORDER >= 2:
-            names += ["hess", "hess_values", "hessp", "hess_upper"]
-        self.jit = types.SimpleNamespace(**{k: getattr(m, k) for k in names})
+        c = self._constants = iface.ObjectiveConstants.read(module)
+        self.reduce = c.reduce
+        self.order = c.order
+        names = iface.objective_kernels(c.order)
+        self.jit = types.SimpleNamespace(**{k: getattr(module, k) for k in names})
         self.jit_parallel = types.SimpleNamespace(
-            **{k: getattr(m, k + "_parallel") for k in names}) if data else None
+            **{k: getattr(module, iface.parallel(k)) for k in names}) if data else None
         self._hess_pattern = None
+
+    def _hess_csr(self, values):
+        c = self._constants
+        return _csr(values, c.hess_indices.copy(), c.hess_indptr.copy(), (self.n, self.n))
 
     @property
     def hess_pattern(self):
         """Symbolic sparsity pattern of the Hessian (boolean CSR, both triangles)."""
         if self._hess_pattern is None:
-            m = self.module
-            self._hess_pattern = _csr(np.ones(len(m.HESS_INDICES), dtype=bool),
-                                      m.HESS_INDICES.copy(), m.HESS_INDPTR.copy(),
-                                      (self.n, self.n))
+            self._hess_pattern = self._hess_csr(np.ones(len(self._constants.hess_indices),
+                                                        dtype=bool))
         return self._hess_pattern
 
     def _kernel(self, name, kargs):
         if self.jit_parallel is None and self.order >= 2:
             return getattr(self.jit, name)
-        if self.order < 2 and name.startswith("hess"):
+        if not hasattr(self.jit, name):  # order=1 modules define no Hessian kernels
             raise CodegenError("this objective was compiled with order=1; "
                                "compile with order=2 for Hessians")
         if self.jit_parallel is not None and kargs[1].shape[0] >= PARALLEL_MIN_ROWS:
@@ -328,8 +329,7 @@ class CompiledObjective(_Compiled):
             # Same structure, new values: skips SciPy's O(nnz) format checks.
             return self.hess_pattern._with_data(vals, copy=True)
         except AttributeError:  # pragma: no cover - private SciPy API went away
-            return _csr(vals, self.module.HESS_INDICES.copy(), self.module.HESS_INDPTR.copy(),
-                        (self.n, self.n))
+            return self._hess_csr(vals)
 
     def hessp(self, x, v, *args, rows=None):
         """Hessian-vector product H(x) @ v, without forming H."""
@@ -346,11 +346,14 @@ class CompiledVectorFunction(_Compiled):
 
     def __init__(self, module, wrt, params, key, timings):
         super().__init__(module, wrt, params, [], key, timings)
-        self.m = module.M
-        self.jit = types.SimpleNamespace(value=module.value, jacobian=module.jacobian,
-                                         jacobian_values=module.jacobian_values)
-        self.jac_pattern = _csr(np.ones(module.NNZ, dtype=bool), module.JAC_INDICES.copy(),
-                                module.JAC_INDPTR.copy(), (self.m, self.n))
+        c = self._constants = iface.VectorConstants.read(module)
+        self.m = c.m
+        self.jit = types.SimpleNamespace(**{k: getattr(module, k) for k in iface.VECTOR_KERNELS})
+        self.jac_pattern = self._jac_csr(np.ones(c.nnz, dtype=bool))
+
+    def _jac_csr(self, values):
+        c = self._constants
+        return _csr(values, c.jac_indices.copy(), c.jac_indptr.copy(), (self.m, self.n))
 
     def value(self, x, *args):
         """F(x), shape (m,)."""
@@ -364,9 +367,7 @@ class CompiledVectorFunction(_Compiled):
 
     def jacobian_sparse(self, x, *args):
         """Jacobian as ``scipy.sparse.csr_matrix`` with the symbolic pattern :attr:`jac_pattern`."""
-        vals = self.jit.jacobian_values(self._x(x), *self.pack_args(*args))
-        return _csr(vals, self.module.JAC_INDICES.copy(), self.module.JAC_INDPTR.copy(),
-                    (self.m, self.n))
+        return self._jac_csr(self.jit.jacobian_values(self._x(x), *self.pack_args(*args)))
 
     def __repr__(self):
         return f"<CompiledVectorFunction m={self.m} n={self.n} nnz(J)={self.jac_pattern.nnz}>"
