@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive.cli import (EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE,
-                        DeadlineExceeded, NotRealError, NotSmoothError, main)
+from derive import DeadlineExceeded, NotRealError, NotSmoothError
+from derive_cli import main
+from derive_cli.errors import EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE
 
 
 def run_json(capsys, *argv):
@@ -17,7 +18,7 @@ def run_json(capsys, *argv):
 
 
 def test_version_and_module_entry_point():
-    out = subprocess.run([sys.executable, "-m", "derive", "--version"], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "derive_cli", "--version"], capture_output=True, text=True)
     assert out.returncode == 0
     assert out.stdout.startswith("derive-toolkit ")
 
@@ -126,12 +127,6 @@ def test_solve_plot_writes_png(tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------- issue 9
-def run_cli(*argv, cwd=None, env=None):
-    """The installed entry point in a fresh interpreter: what a user's shell sees."""
-    return subprocess.run([sys.executable, "-m", "derive", *argv], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=300)
-
-
 HOSTILE = "__import__('pathlib').Path({path!r}).touch()"
 
 
@@ -268,7 +263,7 @@ def test_broken_pipe_exits_quietly():
     # A 121x121 Hessian as JSON: ~190 kB, more than a pipe buffer holds, so the
     # write fails even if the child were faster than the close below.
     f = "+".join(f"x{i}*x{i + 1}" for i in range(120))
-    proc = subprocess.Popen([sys.executable, "-m", "derive", "hessian", f, "--json"],
+    proc = subprocess.Popen([sys.executable, "-m", "derive_cli", "hessian", f, "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc.stdout.close()  # the reader is gone before the first line is written, as with `| head -0`
     err = proc.stderr.read().decode()

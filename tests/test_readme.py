@@ -57,7 +57,7 @@ def _lines(language):
 def _derive_executable():
     # The console script pip installed next to this interpreter, as a user's shell finds it.
     script = pathlib.Path(sys.executable).with_name("derive")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "derive"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "derive_cli"]
 
 
 def test_readme_python_blocks_run():
@@ -111,6 +111,16 @@ def test_readme_shell_lines_run(tmp_path):
             assert re.search(pattern, proc.stdout), f"{line}: no /{pattern}/ in\n{proc.stdout[-3000:]}"
         for name in FILES.get(command, ()):
             assert (cwd / name).stat().st_size > 0, f"{line} did not write {name}"
+
+
+def test_readme_module_entry_points_run():
+    # README names the module behind the console script ("also `python -m derive_cli`").
+    text = README.read_text(encoding="utf-8")
+    modules = set(re.findall(r"`python -m (\w+)`", text))
+    assert modules == {"derive_cli"}, modules
+    proc = subprocess.run([sys.executable, "-m", "derive_cli", "--version"], capture_output=True,
+                          text=True, timeout=TIMEOUT, cwd=ROOT)
+    assert proc.returncode == 0 and proc.stdout.startswith("derive-toolkit "), proc.stderr
 
 
 def test_readme_benchmarks_are_listed_and_start():

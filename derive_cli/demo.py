@@ -1,11 +1,14 @@
-"""`derive demo`: the whole pipeline in one short run — derive, compile, solve, SVM.
-
-The demo is the application layer on top of the three packages, so it imports
-codegen and solvers lazily (derive itself never needs Numba).
-"""
+"""`derive demo`: the whole pipeline in one short run — derive, compile, solve, SVM."""
 import time
 
+import numpy as np
 import sympy as sp
+
+import codegen
+import derive
+import solvers
+from derive.ml import binary_cross_entropy, sigmoid
+from solvers.svm import SVC
 
 
 def _section(title):
@@ -15,36 +18,29 @@ def _section(title):
 
 
 def derive_part():
-    from . import explain, gradient, hessian, critical_points, taylor
-    from .ml import binary_cross_entropy, sigmoid
-
     x, y = sp.symbols("x y")
     rosen = (1 - x) ** 2 + 100 * (y - x ** 2) ** 2
     _section("1. derive: calculus with SymPy")
     print(f"f(x, y) = {rosen}   (Rosenbrock)")
     print("gradient:")
-    sp.pprint(gradient(rosen, [x, y]))
+    sp.pprint(derive.gradient(rosen, [x, y]))
     print("Hessian:")
-    sp.pprint(hessian(rosen, [x, y]))
-    for cp in critical_points(rosen, [x, y]):
+    sp.pprint(derive.hessian(rosen, [x, y]))
+    for cp in derive.critical_points(rosen, [x, y]):
         print(f"critical point {cp.point}: {cp.kind}, Hessian eigenvalues {list(cp.eigenvalues)}")
-    print(f"2nd-order Taylor model about (0, 0): {sp.expand(taylor(rosen, [x, y], [0, 0], order=2))}")
+    print(f"2nd-order Taylor model about (0, 0): {sp.expand(derive.taylor(rosen, [x, y], [0, 0], order=2))}")
 
     w, xi, b, t = sp.symbols("w x b y")
     z = w * xi + b
     loss = binary_cross_entropy(sigmoid(z), t)
     print("\nBackpropagation through logistic regression, L = BCE(sigmoid(w*x + b), y):")
-    print(explain({sp.Symbol("z"): z, sp.Symbol("a"): sigmoid(sp.Symbol("z")),
-                   sp.Symbol("L"): binary_cross_entropy(sp.Symbol("a"), t)}, wrt=w))
+    print(derive.explain({sp.Symbol("z"): z, sp.Symbol("a"): sigmoid(sp.Symbol("z")),
+                          sp.Symbol("L"): binary_cross_entropy(sp.Symbol("a"), t)}, wrt=w))
     print(f"dL/dw simplified: {sp.simplify(sp.diff(loss, w))}")
     return x, y, rosen
 
 
 def compile_part(x, y, rosen):
-    import numpy as np
-
-    import codegen
-
     _section("2. codegen: SymPy -> cached Numba kernels")
     t0 = time.perf_counter()
     obj = codegen.compile(rosen, [x, y])
@@ -67,10 +63,6 @@ def compile_part(x, y, rosen):
 
 
 def solve_part(obj):
-    import numpy as np
-
-    import solvers
-
     _section("3. solvers: Newton, L-BFGS and Adam on the compiled kernels")
     x0 = np.array([-1.2, 1.0])
     for method, options in (("newton", None), ("lbfgs", None), ("adam", {"lr": 0.02})):
@@ -82,10 +74,6 @@ def solve_part(obj):
 
 
 def svm_part():
-    import numpy as np
-
-    from solvers.svm import SVC
-
     _section("4. SVM: the dual solved by compiled SMO")
     rng = np.random.default_rng(0)
     n = 300
@@ -101,9 +89,7 @@ def svm_part():
 
 def run():
     """Run the four parts of the tour."""
-    from ._version import __version__
-
-    print(f"derive-toolkit {__version__}: from the whiteboard to compiled numbers")
+    print(f"derive-toolkit {derive.__version__}: from the whiteboard to compiled numbers")
     x, y, rosen = derive_part()
     obj = compile_part(x, y, rosen)
     solve_part(obj)
