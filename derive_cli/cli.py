@@ -63,7 +63,8 @@ def build_parser():
                    help="inequality constraint h(x) (<= 0); repeat or separate with ';' (--ineq \"-x\" works)")
     add("critical", commands.cmd_critical,
         "critical points and their kind (minimum/maximum/saddle)").add_argument("expr")
-    add("explain", commands.cmd_explain, "step-by-step chain rule for a composed formula").add_argument("expr")
+    add("explain", commands.cmd_explain,
+        "step-by-step chain rule for a composed formula").add_argument("expr")
     p = add("compile", commands.cmd_compile, "write a standalone Numba kernel module", parents=(wrt,))
     p.add_argument("expr")
     p.add_argument("-o", "--output", required=True, help="path of the .py module to write")
@@ -132,12 +133,22 @@ def values_stay_values(parser, argv):
     return argv[:at + 1] + options_out + (["--", *positionals] if positionals else [])
 
 
+def _parse(parser, argv):
+    """The parsed arguments, or the exit code argparse chose (--help, --version, a usage error)."""
+    try:
+        return parser.parse_args(values_stay_values(parser, argv))
+    except SystemExit as done:  # argparse has printed the help, the version or the usage error
+        return done.code if isinstance(done.code, int) else EXIT_USAGE
+
+
 def main(argv=None):
     """Run the CLI on ``argv`` (default: ``sys.argv[1:]``); returns the exit code (see above)."""
     parser = build_parser()
     command = ""
     try:
-        args = parser.parse_args(values_stay_values(parser, sys.argv[1:] if argv is None else argv))
+        args = _parse(parser, sys.argv[1:] if argv is None else argv)
+        if isinstance(args, int):
+            return args
         if not getattr(args, "func", None):
             parser.print_help()
             return EXIT_OK

@@ -177,7 +177,9 @@ def _dataset(name):
 
 
 def cmd_svm(args):
-    gamma = args.gamma if args.gamma in ("scale", "auto") else positive(args.gamma, "--gamma", "scale, auto or ")
+    gamma = args.gamma
+    if gamma not in ("scale", "auto"):
+        gamma = positive(gamma, "--gamma", "scale, auto or ")
     positive(args.C, "--C")
     positive(args.tol, "--tol")
     X, y = _dataset(args.dataset)

@@ -329,3 +329,12 @@ def test_smoothness_and_realness_errors_are_bad_input(monkeypatch, capsys, exc):
     monkeypatch.setattr(derive, "taylor", _raising(exc))
     assert main(["taylor", "x**2", "--at", "x=0"]) == EXIT_USAGE
     assert capsys.readouterr().err.strip() == f"derive taylor: error: {exc}"
+
+
+def test_main_returns_argparse_codes_instead_of_exiting(capsys):
+    assert main(["--version"]) == EXIT_OK
+    assert capsys.readouterr().out.startswith("derive-toolkit ")
+    assert main(["grad"]) == EXIT_USAGE  # the formula is missing
+    assert "the following arguments are required: expr" in capsys.readouterr().err
+    assert main(["solve", "x**2", "--method", "simplex"]) == EXIT_USAGE
+    assert "invalid choice: 'simplex'" in capsys.readouterr().err
