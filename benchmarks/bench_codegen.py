@@ -101,6 +101,35 @@ def symengine_lambdify(expr, syms):
     return se.Lambdify([list(syms)], expr, backend="llvm", cse=True)
 
 
+def symengine_peer(builds, label, case, syms, x0, g, H=None, v=None):
+    """Build SymEngine's LLVM Lambdify of the gradient ``g`` (and of ``H`` when given; build
+    time into ``builds[label]``) and time grad (hess, and hess @ v) at ``x0``."""
+    try:
+        fns, ts = timed(lambda: [symengine_lambdify(e, syms) for e in ([g] if H is None else [g, H])])
+    except Exception as e:
+        print("  skip symengine:", type(e).__name__, e)
+        return
+    builds[label] = ts
+    record(case, "grad", "symengine llvm", fns[0], x0)
+    if H is not None:
+        sh = fns[1]
+        record(case, "hess", "symengine llvm", sh, x0)
+        record(case, "hessp", "symengine hess @ v", lambda a, b: sh(a) @ b, x0, v)
+
+
+def njit_grad_peer(builds, label, case, g, syms, x0):
+    """Build njit(lambdify) of the gradient ``g`` (lambdify + Numba compile, into
+    ``builds[label]``) and time its calls at ``x0``."""
+    try:
+        ng, tn = timed(njit_lambdify, tuple(g), syms)
+        _, tc = timed(ng, x0)
+    except Exception as e:
+        print("  skip njit peer:", type(e).__name__, e)
+        return
+    builds[label] = tn + tc
+    record(case, "grad", "njit(lambdify math)", ng, x0)
+
+
 def _in_loop_reducer(out):
     """An njit function summing every number of a kernel output shaped like ``out``."""
     import numba
@@ -238,22 +267,9 @@ def case_rosen100(quick):
     record(case, "grad", "numpy (scipy rosen_der)", rosen_der, x0)
     record(case, "hess", "numpy (scipy rosen_hess)", rosen_hess, x0)
     record(case, "hessp", "numpy (scipy rosen_hess_prod)", rosen_hess_prod, x0, v)
-    try:
-        (sg, sh), ts = timed(lambda: (symengine_lambdify(g, x), symengine_lambdify(H, x)))
-        builds["symengine Lambdify llvm (grad+hess)"] = ts
-        record(case, "grad", "symengine llvm", sg, x0)
-        record(case, "hess", "symengine llvm", sh, x0)
-        record(case, "hessp", "symengine hess @ v", lambda a, b: sh(a) @ b, x0, v)
-    except Exception as e:
-        print("  skip symengine:", type(e).__name__, e)
+    symengine_peer(builds, "symengine Lambdify llvm (grad+hess)", case, x, x0, g, H, v)
     if not quick:
-        try:
-            ng, tn = timed(njit_lambdify, tuple(g), x)
-            _, tc = timed(ng, x0)
-            builds["njit(lambdify math) grad: lambdify + numba compile"] = tn + tc
-            record(case, "grad", "njit(lambdify math)", ng, x0)
-        except Exception as e:
-            print("  skip njit peer:", type(e).__name__, e)
+        njit_grad_peer(builds, "njit(lambdify math) grad: lambdify + numba compile", case, g, x, x0)
     return builds
 
 
@@ -313,20 +329,9 @@ def case_net(quick):
     record(case, "grad", "codegen method", obj.grad, th)
     record(case, "grad", "lambdify numpy cse", lg, th)
     record(case, "grad", "numpy backprop (hand)", net_numpy, th, Xs, Ys)
-    try:
-        sg, ts = timed(symengine_lambdify, g, wrt)
-        builds["symengine Lambdify llvm"] = ts
-        record(case, "grad", "symengine llvm", sg, th)
-    except Exception as e:
-        print("  skip symengine:", type(e).__name__, e)
+    symengine_peer(builds, "symengine Lambdify llvm", case, wrt, th, g)
     if not quick:
-        try:
-            ng, tn = timed(njit_lambdify, tuple(g), wrt)
-            _, tc = timed(ng, th)
-            builds["njit(lambdify math): lambdify + numba compile"] = tn + tc
-            record(case, "grad", "njit(lambdify math)", ng, th)
-        except Exception as e:
-            print("  skip njit peer:", type(e).__name__, e)
+        njit_grad_peer(builds, "njit(lambdify math): lambdify + numba compile", case, g, wrt, th)
     return builds
 
 

@@ -50,9 +50,9 @@ class ConstantRangeError(CodegenError, ValueError):
 
     def __init__(self, constant):
         self.constant = constant
-        super().__init__(
-            f"constant {_short(constant, 60)} is outside the float64 range (|c| > 1.8e308) "
-            "and cannot appear in compiled kernels; rescale the expression")
+        shown = _short(constant, 60)  # a huge Integer prints with ~300 digits
+        super().__init__(f"constant {shown} is outside the float64 range (|c| > 1.8e308) and "
+                         "cannot appear in compiled kernels; rescale the expression")
 
 
 class ArgumentError(CodegenError, ValueError):

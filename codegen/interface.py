@@ -52,8 +52,15 @@ def _int_array():
     return field(metadata={"int_array": True})
 
 
+class _Constants:
+    @classmethod
+    def read(cls, module):
+        """The constants as defined in the generated ``module``."""
+        return cls(**{f.name: getattr(module, module_name(f)) for f in fields(cls)})
+
+
 @dataclass(frozen=True)
-class ObjectiveConstants:
+class ObjectiveConstants(_Constants):
     """Constants of an objective module (``N``, ``REDUCE``, ``HESS_INDPTR`` ...)."""
 
     kind: str
@@ -68,27 +75,19 @@ class ObjectiveConstants:
     hess_indptr: tuple = _int_array()
     hess_indices: tuple = _int_array()
 
-    @classmethod
-    def read(cls, module):
-        return cls(**{f.name: getattr(module, module_name(f)) for f in fields(cls)})
-
 
 @dataclass(frozen=True)
-class VectorConstants:
+class VectorConstants(_Constants):
     """Constants of a vector-function module (``M``, ``NNZ``, ``JAC_INDPTR`` ...)."""
 
     kind: str
     n: int
-    m: int
+    m: int  # number of outputs
     n_params: int
-    nnz: int
+    nnz: int  # structurally nonzero Jacobian entries
     jac_row: tuple = _int_array()
     jac_indptr: tuple = _int_array()
     jac_indices: tuple = _int_array()
-
-    @classmethod
-    def read(cls, module):
-        return cls(**{f.name: getattr(module, module_name(f)) for f in fields(cls)})
 
 
 def module_name(f):

@@ -1,5 +1,8 @@
 """SVM kernel functions compiled from SymPy into Numba kernel-row routines.
 
+Imported as ``codegen.kernels`` (the public name); this file is ``svm_kernels.py``
+because "kernel" elsewhere in codegen means a compiled Numba function.
+
 A kernel K(x, z) comes in one of two forms:
 
 * an *inner-product kernel*: a SymPy expression in the three scalars <x,z>,
@@ -317,6 +320,19 @@ def _check_params(params):
     return params
 
 
+def _refuse_unknown(expr, names, what, allowed):
+    extra = expr.free_symbols - set(names)
+    if extra:
+        raise KernelError(f"{what} {expr}: symbols {sorted(map(str, extra))} are {allowed}")
+
+
+def _load(template, what, expr, names):
+    """(source, module) of a kernel module from ``template`` with ``expr``'s body."""
+    source = template.format(what=what, fastmath=_FASTMATH, prelude=prelude(),
+                             body=_print_body(expr, names), sig=_ROW_SIG_SRC)
+    return source, load_module(source, name_hint="svmkernel")
+
+
 def inner_product_kernel(expr, params=(), param_values=None, name="inner"):
     """Compile a kernel given as a SymPy expression in XZ=<x,z>, XX=<x,x>, ZZ=<z,z>.
 
@@ -331,15 +347,10 @@ def inner_product_kernel(expr, params=(), param_values=None, name="inner"):
     expr = _as_expr(expr, (XZ, XX, ZZ) + params, "inner-product kernel")
     names = {XZ: "xz", XX: "xx", ZZ: "zz"}
     names.update({s: f"p[{k}]" for k, s in enumerate(params)})
-    extra = expr.free_symbols - set(names)
-    if extra:
-        raise KernelError(f"inner-product kernel {expr}: symbols {sorted(map(str, extra))} are "
-                          "not XZ/XX/ZZ nor declared params")
-    source = _INNER_TEMPLATE.format(what=f"inner-product kernel {name}: K = {expr}",
-                                    fastmath=_FASTMATH, prelude=prelude(),
-                                    body=_print_body(expr, names), sig=_ROW_SIG_SRC)
-    return CompiledKernel(expr, "inner", params, None, source,
-                          load_module(source, name_hint="svmkernel"), name, param_values)
+    _refuse_unknown(expr, names, "inner-product kernel", "not XZ/XX/ZZ nor declared params")
+    source, module = _load(_INNER_TEMPLATE, f"inner-product kernel {name}: K = {expr}", expr,
+                           names)
+    return CompiledKernel(expr, "inner", params, None, source, module, name, param_values)
 
 
 def pairwise_kernel(expr, x, z, params=(), param_values=None, name="pairwise"):
@@ -369,15 +380,10 @@ def pairwise_kernel(expr, x, z, params=(), param_values=None, name="pairwise"):
     names = {s: f"x[{k}]" for k, s in enumerate(x)}
     names.update({s: f"z[{k}]" for k, s in enumerate(z)})
     names.update({s: f"p[{k}]" for k, s in enumerate(params)})
-    extra = expr.free_symbols - set(names)
-    if extra:
-        raise KernelError(f"kernel {expr}: symbols {sorted(map(str, extra))} are neither "
-                          "components of x, z nor declared params")
-    source = _PAIR_TEMPLATE.format(what=f"pairwise kernel {name} in {len(x)} dimensions",
-                                   fastmath=_FASTMATH, prelude=prelude(),
-                                   body=_print_body(expr, names), sig=_ROW_SIG_SRC)
-    return CompiledKernel(expr, "pairwise", params, len(x), source,
-                          load_module(source, name_hint="svmkernel"), name, param_values,
+    _refuse_unknown(expr, names, "kernel", "neither components of x, z nor declared params")
+    source, module = _load(_PAIR_TEMPLATE, f"pairwise kernel {name} in {len(x)} dimensions",
+                           expr, names)
+    return CompiledKernel(expr, "pairwise", params, len(x), source, module, name, param_values,
                           variables=(x, z))
 
 
