@@ -10,7 +10,9 @@ Variables are real-valued even when created as plain ``sympy.symbols("x y")``.
 - analysis: ``critical_points``, ``condition_number``, ``is_convex`` / ``convexity``
 - teaching: ``explain`` (backpropagation step by step), ``svm_dual`` (the SVM dual from the primal)
 - reading formulas from text safely (never run as code): ``parse_formula``
-- errors: ``InputError`` (bad arguments, named), ``FormulaError`` (text that is not a formula)
+- errors: ``InputError`` (bad arguments, named; ``NotSmoothError`` and ``NotRealError`` are
+  kinds of it), ``FormulaError`` (text that is not a formula), ``DeadlineExceeded`` (a
+  ``timeout=`` passed: a TimeoutError)
 - ``derive.ml``: sigmoid, relu, softplus, logsumexp, softmax, losses
 
 >>> import sympy as sp
@@ -28,8 +30,10 @@ from .convexity import Convexity, convexity, is_convex
 from .critical import CriticalPoint, condition_number, critical_points
 from .explain import Explanation, explain
 from ._validate import InputError
+from .deadline import DeadlineExceeded
 from .formula import FormulaError, parse_formula
 from .kkt import KKTPoint, KKTSystem, Lagrangian, kkt, lagrangian
+from .smoothness import NotRealError, NotSmoothError
 from .svm import SVMDual, svm_dual
 from .taylor import QuadraticModel, quadratic_model, taylor
 
@@ -41,5 +45,6 @@ __all__ = [
     "critical_points", "CriticalPoint", "condition_number",
     "is_convex", "convexity", "Convexity",
     "explain", "Explanation", "svm_dual", "SVMDual",
-    "parse_formula", "FormulaError", "InputError",
+    "parse_formula", "FormulaError", "InputError", "NotSmoothError", "NotRealError",
+    "DeadlineExceeded",
 ]

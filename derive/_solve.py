@@ -11,6 +11,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from ._validate import InputError
 from .deadline import Deadline, OutOfTime, run_limited
 from .smoothness import NotSmoothError, describe, kink_atoms
 
@@ -27,7 +28,7 @@ def solve_system(eqs, unknowns, deadline=None, symbolic_seconds=SYMBOLIC_SECONDS
     :class:`~derive.deadline.DeadlineExceeded` when ``deadline`` passes.
     """
     deadline = deadline or Deadline(None, "solve_system")
-    eqs = [sp.sympify(e) for e in eqs]
+    eqs = [sp.sympify(e, strict=True) for e in eqs]
     eqs = [e for e in eqs if e != 0]
     if not eqs:
         return [{}], True
@@ -80,7 +81,7 @@ def _parameters(eqs, unknowns):
 def _newton_roots(eqs, unknowns, starts, seed, deadline):
     free = _parameters(eqs, unknowns)
     if free:
-        raise ValueError(
+        raise InputError(
             f"cannot solve numerically: the system has parameters {sorted(map(str, free))}; "
             "give them numeric values"
         )

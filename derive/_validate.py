@@ -8,8 +8,6 @@ from collections.abc import Iterable, Mapping
 import sympy as sp
 from sympy.matrices import MatrixBase
 
-from .formula import parse_formula
-
 
 class InputError(ValueError, TypeError):
     """Bad input to a derive function: the message names the argument at fault.
@@ -69,6 +67,10 @@ def as_expr(f, name="f"):
     if isinstance(f, MatrixBase):
         raise InputError(f"{name} must be a scalar expression, got a {f.shape[0]}x{f.shape[1]} Matrix")
     if isinstance(f, str):
+        # imported here: formula's whitelist holds derive.ml's functions, whose argument
+        # checks use this module, so formula cannot be imported while this one loads
+        from .formula import parse_formula  # noqa: PLC0415
+
         return parse_formula(f, what=name)
     try:
         e = sp.sympify(f, strict=True)

@@ -5,7 +5,7 @@ Every variable is treated as real (see :class:`derive._validate.RealVars`), so
 """
 import sympy as sp
 
-from ._validate import RealVars, as_scalar, as_vector, as_wrt
+from ._validate import InputError, RealVars, as_scalar, as_vector, as_wrt
 
 
 def gradient(f, wrt):
@@ -86,7 +86,7 @@ def directional_derivative(f, wrt, v):
     wrt = as_wrt(wrt)
     vs = as_vector(v, "v")
     if len(vs) != len(wrt):
-        raise ValueError(f"v has {len(vs)} components but wrt has {len(wrt)} variables {list(wrt)}")
+        raise InputError(f"v has {len(vs)} components but wrt has {len(wrt)} variables {list(wrt)}")
     g = gradient(f, wrt)
     return sp.Add(*[gi * vi for gi, vi in zip(g, vs)])
 

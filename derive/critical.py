@@ -3,11 +3,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
+from sympy.matrices.exceptions import MatrixError
 
 from ._solve import SYMBOLIC_SECONDS, solve_system
-from ._validate import depends_on
+from ._validate import InputError, depends_on
 from .calculus import _scalar_derivatives
-from .deadline import Deadline, OutOfTime, run_limited
+from .deadline import Deadline, OutOfTime, check_seconds, run_limited
 from .smoothness import NotSmoothError, branch, describe, kink_atoms, kink_equations
 
 KINDS = ("minimum", "maximum", "saddle", "degenerate", "unknown", "non-differentiable")
@@ -66,10 +67,10 @@ def _unsorted_eigenvalues(H):
         ev = H.eigenvals(multiple=True)
         if len(ev) == H.shape[0]:
             return tuple(sp.simplify(e) for e in ev)
-    except (NotImplementedError, sp.polys.polyerrors.PolynomialError, ValueError):
-        pass
+    except (NotImplementedError, sp.polys.polyerrors.PolynomialError, ValueError, MatrixError):
+        pass  # e.g. a quintic with parameters: no radicals, and CRootOf needs rational data
     if H.free_symbols:
-        raise ValueError(f"cannot find the eigenvalues of the symbolic Hessian {H.tolist()}")
+        raise InputError(f"cannot find the eigenvalues of the symbolic Hessian {H.tolist()}")
     return tuple(sp.Float(v) for v in np.linalg.eigvalsh(np.array(H.evalf(), dtype=float)))
 
 
@@ -93,7 +94,7 @@ def classify(eigenvalues):
     >>> classify([2, 3]), classify([-1, 1]), classify([0, 2])
     ('minimum', 'saddle', 'degenerate')
     """
-    signs = [_sign(sp.sympify(e)) for e in eigenvalues]
+    signs = [_sign(sp.sympify(e, strict=True)) for e in eigenvalues]
     if 1 in signs and -1 in signs:
         return "saddle"
     if None in signs:
@@ -132,9 +133,10 @@ def critical_points(f, wrt, timeout=30.0, numeric=True, symbolic_timeout=SYMBOLI
     ['{x: 0}: non-differentiable (one-sided derivatives -1 and 1)']
     """
     deadline = Deadline(timeout, "critical_points")
+    check_seconds(symbolic_timeout, "symbolic_timeout", zero_ok=True)
     r, fr, ws = _scalar_derivatives(f, wrt)
     if not depends_on([fr], ws):
-        raise ValueError(f"f = {r.back(fr)} does not depend on {[r.back(s) for s in ws]}: every point is critical")
+        raise InputError(f"f = {r.back(fr)} does not depend on {[r.back(s) for s in ws]}: every point is critical")
     kinks = kink_atoms(fr, ws)
     if not kinks:
         points = _smooth_points(fr, ws, deadline, numeric, symbolic_timeout)
@@ -223,7 +225,7 @@ def _points_with_kinks(fr, x, atoms, deadline, numeric, symbolic_timeout, r):
         sample = hi - 1 if lo == -sp.oo else lo + 1 if hi == sp.oo else (lo + hi) / 2
         piece = branch(fr, [x], {x: sample})
         if x not in piece.free_symbols:
-            raise ValueError(f"f = {r.back(fr)} is constant between {lo} and {hi}: every point there is critical")
+            raise InputError(f"f = {r.back(fr)} is constant between {lo} and {hi}: every point there is critical")
         pieces.append(piece)
     out = []
     for (lo, hi), piece in zip(zip(bounds, bounds[1:]), pieces):
@@ -296,7 +298,7 @@ def condition_number(f, wrt, at):
 
     H = quadratic_model(f, wrt, at).hessian
     if H.free_symbols:
-        raise ValueError(
+        raise InputError(
             f"the Hessian at {at} still contains {sorted(map(str, H.free_symbols))}; "
             "give a numeric point (and numeric parameters)"
         )

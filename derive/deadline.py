@@ -27,6 +27,8 @@ import threading
 import time
 from queue import Empty, Queue
 
+from ._validate import InputError
+
 
 class DeadlineExceeded(TimeoutError):
     """A derive call ran past the time limit its caller gave (``timeout=``).
@@ -46,6 +48,24 @@ class DeadlineExceeded(TimeoutError):
         return type(self), (self.what, self.seconds)
 
 
+def check_seconds(seconds, name, zero_ok=False):
+    """Raise :class:`~derive.InputError` unless ``seconds`` is None or a number > 0 (>= 0 with ``zero_ok``).
+
+    >>> check_seconds(0.5, "timeout")
+    >>> check_seconds("5", "timeout")
+    Traceback (most recent call last):
+    ...
+    derive._validate.InputError: timeout must be a number of seconds or None, got '5'
+    """
+    if seconds is None:
+        return
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise InputError(f"{name} must be a number of seconds or None, got {seconds!r}")
+    if math.isnan(seconds) or seconds < 0 or (seconds == 0 and not zero_ok):
+        bound = ">= 0" if zero_ok else "> 0"
+        raise InputError(f"{name} must be {bound} seconds (or None for no limit), got {seconds!r}")
+
+
 class Deadline:
     """A point in time by which the call ``what`` must be done (``seconds=None``: never).
 
@@ -54,11 +74,7 @@ class Deadline:
     """
 
     def __init__(self, seconds, what):
-        if seconds is not None:
-            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-                raise TypeError(f"timeout must be a number of seconds or None, got {seconds!r}")
-            if not seconds > 0 or math.isnan(seconds):
-                raise ValueError(f"timeout must be > 0 seconds (or None for no limit), got {seconds!r}")
+        check_seconds(seconds, "timeout")
         self.seconds = seconds
         self.what = what
         self.end = math.inf if seconds is None else time.monotonic() + seconds

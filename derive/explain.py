@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from ._validate import RealVars, as_expr, as_wrt
+from ._validate import InputError, RealVars, as_expr, as_wrt
 from .deadline import OutOfTime, run_limited, warm_up
 
 
@@ -125,13 +125,13 @@ def _transform(name, e):
 def _values(at, r, gr, ws):
     """Numeric value of every input and node, in evaluation order."""
     if not isinstance(at, Mapping):
-        raise TypeError(f"at must be a mapping {{symbol: number}}, got {type(at).__name__}")
-    vals = {r.fwd(k): sp.sympify(v) for k, v in at.items()}
+        raise InputError(f"at must be a mapping {{symbol: number}}, got {type(at).__name__}")
+    vals = {r.fwd(k): as_expr(v, f"at[{k}]") for k, v in at.items()}
     for k, e in gr.items():
         v = e.xreplace(vals).evalf()
         missing = v.free_symbols
         if missing:
-            raise ValueError(f"at gives no value for {', '.join(sorted(str(r.back(m)) for m in missing))} "
+            raise InputError(f"at gives no value for {', '.join(sorted(str(r.back(m)) for m in missing))} "
                              f"(needed by node {r.back(k)})")
         vals[k] = v
     return vals
@@ -202,23 +202,23 @@ def explain(graph, wrt, output=None, at=None):
         g = {}
         for i, (k, v) in enumerate(graph.items()):
             if not isinstance(k, sp.Symbol):
-                raise TypeError(f"graph node {i} is named {k!r}, not a sympy Symbol")
+                raise InputError(f"graph node {i} is named {k!r}, not a sympy Symbol")
             if k in wrt:
-                raise ValueError(f"graph node {k} is also a variable in wrt; use a different name")
+                raise InputError(f"graph node {k} is also a variable in wrt; use a different name")
             g[k] = as_expr(v, f"graph[{k}]")
         if not g:
-            raise ValueError("graph is empty: give at least one node")
+            raise InputError("graph is empty: give at least one node")
         names = list(g)
         for i, k in enumerate(names):
             later = g[k].free_symbols & set(names[i:])
             if later:
-                raise ValueError(
+                raise InputError(
                     f"node {k} = {g[k]} uses {sorted(map(str, later))}, defined at or after it; "
                     "list nodes in evaluation order"
                 )
         out = output if output is not None else names[-1]
         if out not in g:
-            raise ValueError(f"output {out} is not a node of the graph {names}")
+            raise InputError(f"output {out} is not a node of the graph {names}")
     else:
         expr = as_expr(graph, "graph")
         g, out = _decompose(expr, wrt)

@@ -21,6 +21,7 @@ import tokenize
 import sympy as sp
 
 from . import ml
+from ._validate import InputError
 
 __all__ = ["parse_formula", "FormulaError", "FUNCTIONS", "CONSTANTS"]
 
@@ -35,8 +36,11 @@ _MAX_EXP10 = 1000
 _MAX_FLOAT_EXP = 2**256
 
 
-class FormulaError(ValueError):
-    """The text is not a formula this reader accepts; the message names what and where."""
+class FormulaError(InputError):
+    """The text is not a formula this reader accepts; the message names what and where.
+
+    A kind of :class:`~derive.InputError` (so a ValueError, as it always was).
+    """
 
 
 # Functions a formula may call: SymPy's elementary and special functions the

@@ -10,8 +10,8 @@ import sympy as sp
 from sympy.solvers.simplex import InfeasibleLPError, UnboundedLPError, lpmin
 
 from ._solve import SYMBOLIC_SECONDS, solve_system
-from ._validate import RealVars, as_expr, as_scalar, as_wrt, depends_on
-from .deadline import Deadline
+from ._validate import InputError, RealVars, as_expr, as_scalar, as_wrt, depends_on
+from .deadline import Deadline, check_seconds
 from .smoothness import NotSmoothError, describe, kink_atoms
 
 MAX_INEQUALITIES = 12  # 2**12 active sets is already slow for sympy.solve
@@ -27,14 +27,14 @@ def _constraint_list(items, name, kind):
     for i, c in enumerate(items):
         label = f"{name}[{i}]"
         if isinstance(c, (bool, sp.logic.boolalg.BooleanAtom)):
-            raise TypeError(
+            raise InputError(
                 f"{label} is {c}, not an expression: the relation was evaluated before derive saw it; "
                 "pass the expression g (meaning g = 0 or h <= 0) instead"
             )
         if isinstance(c, sp.Rel):
             if kind == "eq":
                 if not isinstance(c, sp.Eq):
-                    raise TypeError(f"{label} = {c} is an inequality; pass it in ineq=")
+                    raise InputError(f"{label} = {c} is an inequality; pass it in ineq=")
                 c = c.lhs - c.rhs
             else:
                 if isinstance(c, (sp.Le, sp.Lt)):
@@ -42,7 +42,7 @@ def _constraint_list(items, name, kind):
                 elif isinstance(c, (sp.Ge, sp.Gt)):
                     c = c.rhs - c.lhs
                 else:
-                    raise TypeError(f"{label} = {c} is an equation; pass it in eq=")
+                    raise InputError(f"{label} = {c} is an equation; pass it in eq=")
         out.append(as_expr(c, label))
     return out
 
@@ -51,10 +51,10 @@ def _multipliers(prefix, count, given, taken, name):
     if given is not None:
         given = tuple(given)
         if len(given) != count:
-            raise ValueError(f"{name} gives {len(given)} multiplier symbols for {count} constraints")
+            raise InputError(f"{name} gives {len(given)} multiplier symbols for {count} constraints")
         for i, s in enumerate(given):
             if not isinstance(s, sp.Symbol):
-                raise TypeError(f"{name}[{i}] = {s!r} is not a sympy Symbol")
+                raise InputError(f"{name}[{i}] = {s!r} is not a sympy Symbol")
         return given
     out = []
     for i in range(1, count + 1):
@@ -194,9 +194,10 @@ class KKTSystem:
         [{x: 0, y: 0}]
         """
         deadline = Deadline(timeout, "kkt().solve()")
+        check_seconds(symbolic_timeout, "symbolic_timeout", zero_ok=True)
         L = self.lagrangian
         if len(L.ineq) > MAX_INEQUALITIES:
-            raise ValueError(
+            raise InputError(
                 f"{len(L.ineq)} inequalities mean 2**{len(L.ineq)} active sets; "
                 f"kkt().solve() handles at most {MAX_INEQUALITIES}"
             )
@@ -239,7 +240,7 @@ class KKTSystem:
     def _point(self, sol, exact, A, xs, h, zero, fr, r):
         L = self.lagrangian
         full = {**zero, **sol}
-        val = lambda e: sp.sympify(e).subs(full)  # noqa: E731
+        val = lambda e: sp.sympify(e, strict=True).subs(full)  # noqa: E731
         undecided = []
         for j in A:  # dual feasibility of the active multipliers
             ok = _holds(val(L.mu[j]), exact, nonneg=True)
@@ -260,7 +261,7 @@ class KKTSystem:
             if choice is False:
                 return None  # the sign conditions contradict each other: not a KKT point
             if choice is not None:
-                full = {k: sp.sympify(v).subs(choice) for k, v in full.items()} | choice
+                full = {k: sp.sympify(v, strict=True).subs(choice) for k, v in full.items()} | choice
                 undecided = []
         x = {u: r.back(val(s)) for u, s in zip(self.wrt, xs)}
         return KKTPoint(
@@ -358,7 +359,7 @@ def kkt(f, wrt, eq=(), ineq=(), lam=None, mu=None):
     wrt = as_wrt(wrt)
     L = lagrangian(f, wrt, eq=eq, ineq=ineq, lam=lam, mu=mu)
     if not depends_on([L.f, *L.eq, *L.ineq], wrt):
-        raise ValueError(
+        raise InputError(
             f"the problem does not depend on the variables {list(wrt)}: neither f = {L.f} "
             "nor any constraint contains them"
         )

@@ -18,6 +18,8 @@ import numpy as np
 import sympy as sp
 from sympy import Function, S
 
+from ._validate import InputError, as_expr
+
 
 # ``_imp_`` is what ``sympy.lambdify`` calls for a Function it does not know;
 # these NumPy versions are stable for large |z| so lambdify oracles stay finite.
@@ -37,7 +39,35 @@ def _np_logsumexp(*z):
     return np.logaddexp.reduce(np.broadcast_arrays(*z), axis=0)
 
 
-class sigmoid(Function):
+class _Function(Function):
+    """What every function here shares: text arguments are read as formulas, never run
+    (``Function`` would sympify them), and evalf goes through the exp form."""
+
+    def __new__(cls, *args, **options):
+        args = [as_expr(a, f"{cls.__name__}() argument {i + 1}") if isinstance(a, str) else a
+                for i, a in enumerate(args)]
+        return super().__new__(cls, *args, **options)
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        if all(a.is_real for a in self.args):
+            return True
+        if len(self.args) == 1:
+            return self.args[0].is_real
+        return None
+
+
+class _PositiveFunction(_Function):
+    """A function of one argument that is positive wherever the argument is real."""
+
+    def _eval_is_positive(self):
+        if self.args[0].is_real:
+            return True
+
+
+class sigmoid(_PositiveFunction):
     """Logistic sigmoid 1 / (1 + exp(-z)); derivative sigmoid(z) (1 - sigmoid(z)).
 
     >>> import sympy as sp
@@ -66,18 +96,8 @@ class sigmoid(Function):
     def _eval_rewrite_as_exp(self, z, **kwargs):
         return 1 / (1 + sp.exp(-z))
 
-    def _eval_evalf(self, prec):
-        return self.rewrite(sp.exp)._eval_evalf(prec)
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _eval_is_positive(self):
-        if self.args[0].is_real:
-            return True
-
-
-class softplus(Function):
+class softplus(_PositiveFunction):
     """log(1 + exp(z)); derivative sigmoid(z).
 
     >>> softplus(0)
@@ -100,18 +120,8 @@ class softplus(Function):
 
     _eval_rewrite_as_log = _eval_rewrite_as_exp
 
-    def _eval_evalf(self, prec):
-        return self.rewrite(sp.exp)._eval_evalf(prec)
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _eval_is_positive(self):
-        if self.args[0].is_real:
-            return True
-
-
-class relu(Function):
+class relu(_Function):
     """max(0, z); derivative Heaviside(z, 0), i.e. the subgradient 0 is chosen at z = 0.
 
     >>> import sympy as sp
@@ -146,11 +156,8 @@ class relu(Function):
     def _eval_evalf(self, prec):
         return sp.Max(S.Zero, self.args[0])._eval_evalf(prec)
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
 
-
-class logsumexp(Function):
+class logsumexp(_Function):
     """log(sum_i exp(z_i)) of any number of arguments; d/dz_k = exp(z_k - logsumexp(z)).
 
     >>> import sympy as sp
@@ -164,7 +171,7 @@ class logsumexp(Function):
     @classmethod
     def eval(cls, *args):
         if len(args) == 0:
-            raise TypeError("logsumexp needs at least one argument")
+            raise InputError("logsumexp needs at least one argument")
         if len(args) == 1:
             return args[0]
 
@@ -174,13 +181,6 @@ class logsumexp(Function):
     def _eval_rewrite_as_exp(self, *args, **kwargs):
         return sp.log(sp.Add(*[sp.exp(a) for a in args]))
 
-    def _eval_evalf(self, prec):
-        return self.rewrite(sp.exp)._eval_evalf(prec)
-
-    def _eval_is_real(self):
-        if all(a.is_real for a in self.args):
-            return True
-
 
 # --- activations and losses built from the classes above -----------------
 
@@ -188,14 +188,16 @@ tanh = sp.tanh
 
 
 def _as_list(v, name):
-    """A scalar, sequence or vector Matrix as a flat list of sympified entries."""
+    """A sequence, vector Matrix or array as a flat list of expressions (text read as formulas)."""
     if isinstance(v, sp.MatrixBase):
         return list(v)
     if isinstance(v, (list, tuple)):
-        return [sp.sympify(e) for e in v]
-    if hasattr(v, "tolist") and hasattr(v, "shape"):  # numpy arrays
-        return [sp.sympify(e) for e in v.ravel().tolist()]
-    raise TypeError(f"{name} must be a sequence or vector Matrix, got {type(v).__name__}")
+        items = v
+    elif hasattr(v, "tolist") and hasattr(v, "shape"):  # numpy arrays
+        items = v.ravel().tolist()
+    else:
+        raise InputError(f"{name} must be a sequence or vector Matrix, got {type(v).__name__}")
+    return [as_expr(e, f"{name}[{i}]") for i, e in enumerate(items)]
 
 
 def leaky_relu(z, alpha=0.01):
@@ -211,8 +213,10 @@ def leaky_relu(z, alpha=0.01):
     4*Heaviside(z, 0)/5 + 1/5
     """
     if isinstance(alpha, float):
+        if not np.isfinite(alpha):
+            raise InputError(f"leaky_relu: alpha must be finite, got {alpha!r}")
         alpha = sp.Rational(repr(alpha))
-    alpha = sp.sympify(alpha)
+    alpha, z = as_expr(alpha, "alpha"), as_expr(z, "z")
     return alpha * z + (1 - alpha) * relu(z)
 
 
@@ -258,10 +262,10 @@ def mse(pred, target):
     """
     scalar = not isinstance(pred, (list, tuple, sp.MatrixBase)) and not hasattr(pred, "shape")
     if scalar:
-        return (sp.sympify(pred) - sp.sympify(target)) ** 2
+        return (as_expr(pred, "pred") - as_expr(target, "target")) ** 2
     ps, ts = _as_list(pred, "pred"), _as_list(target, "target")
     if len(ps) != len(ts):
-        raise ValueError(f"mse: pred has {len(ps)} entries but target has {len(ts)}")
+        raise InputError(f"mse: pred has {len(ps)} entries but target has {len(ts)}")
     return sp.Add(*[(p - t) ** 2 for p, t in zip(ps, ts)]) / len(ps)
 
 
@@ -283,7 +287,7 @@ def binary_cross_entropy(a, y):
     >>> sp.expand(sp.diff(binary_cross_entropy(sigmoid(z), y), z))
     -y + sigmoid(z)
     """
-    a, y = sp.sympify(a), sp.sympify(y)
+    a, y = as_expr(a, "a"), as_expr(y, "y")
     return -(y * _log(a) + (1 - y) * _log(1 - a))
 
 
@@ -303,7 +307,7 @@ def cross_entropy(p, y, from_logits=False):
     """
     ps, ys = _as_list(p, "p"), _as_list(y, "y")
     if len(ps) != len(ys):
-        raise ValueError(f"cross_entropy: p has {len(ps)} entries but y has {len(ys)}")
+        raise InputError(f"cross_entropy: p has {len(ps)} entries but y has {len(ys)}")
     logs = list(log_softmax(ps)) if from_logits else [_log(pi) for pi in ps]
     return -sp.Add(*[yi * li for yi, li in zip(ys, logs)])
 
@@ -318,7 +322,7 @@ def hinge(score, y):
     >>> hinge(3, 1), hinge(0.5, 1)
     (0, 0.500000000000000)
     """
-    return sp.Max(S.Zero, 1 - sp.sympify(y) * sp.sympify(score))
+    return sp.Max(S.Zero, 1 - as_expr(y, "y") * as_expr(score, "score"))
 
 
 __all__ = [

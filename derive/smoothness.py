@@ -15,6 +15,7 @@ from itertools import combinations
 
 import sympy as sp
 
+from ._validate import InputError
 from .ml import relu
 
 #: functions whose derivatives jump (or do not exist) where their kink equations hold
@@ -23,18 +24,18 @@ KINKED = (sp.Abs, sp.sign, sp.Heaviside, sp.DiracDelta, sp.Max, sp.Min, sp.Piece
 _STEPS = (sp.floor, sp.ceiling, sp.frac)
 
 
-class NotSmoothError(ValueError):
+class NotSmoothError(InputError):
     """The function is not differentiable (often enough) where the caller needs it."""
 
 
-class NotRealError(ValueError):
+class NotRealError(InputError):
     """The function is not real-valued at the point given."""
 
 
 def kink_atoms(expr, wrt):
     """The non-smooth subexpressions of ``expr`` that depend on the variables ``wrt``, sorted."""
     ws = set(wrt)
-    found = {a for a in sp.sympify(expr).atoms(*KINKED) if a.free_symbols & ws}
+    found = {a for a in sp.sympify(expr, strict=True).atoms(*KINKED) if a.free_symbols & ws}
     return sorted(found, key=sp.default_sort_key)
 
 
@@ -127,7 +128,7 @@ def jump_at(expr, wrt, subs):
             continue
         if any(s is sp.oo for s in sides):
             return atom
-        vals = [sp.simplify(expr.xreplace({atom: sp.sympify(s)}).xreplace(subs)) for s in sides]
+        vals = [sp.simplify(expr.xreplace({atom: sp.sympify(s, strict=True)}).xreplace(subs)) for s in sides]
         if any(v.has(sp.zoo, sp.nan, sp.oo, -sp.oo) for v in vals):
             return atom
         if any(sp.simplify(v - vals[0]) != 0 for v in vals[1:]):
@@ -153,7 +154,7 @@ def branch(expr, wrt, sample):
             return e
         return _branch_of(e, sample)
 
-    return pick(sp.sympify(expr))
+    return pick(sp.sympify(expr, strict=True))
 
 
 def _branch_of(atom, sample):

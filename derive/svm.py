@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from ._validate import InputError, as_expr, as_scalar
 from .kkt import kkt
 
 
@@ -58,19 +59,25 @@ class SVMDual:
 def _data(X, y, n, d):
     if X is None:
         X = sp.Matrix(n, d, lambda i, j: sp.Symbol(f"x_{i + 1}{j + 1}" if d < 10 and n < 10 else f"x_{i + 1}_{j + 1}", real=True))
-    else:
-        arr = np.asarray(X, dtype=object) if not isinstance(X, sp.MatrixBase) else None
-        X = sp.Matrix(X) if arr is None or arr.ndim == 2 else sp.Matrix(arr.reshape(-1, 1).tolist())
+    elif not isinstance(X, sp.MatrixBase):
+        arr = np.asarray(X, dtype=object)
+        if arr.ndim == 1:
+            arr = arr.reshape(-1, 1)
+        if arr.ndim != 2:
+            raise InputError(f"X must be an n x d array of points, got {arr.ndim} dimensions")
+        # entries are read as data (a string is a formula, never code), not by sympy.Matrix's sympify
+        X = sp.Matrix([[as_expr(v, f"X[{i}][{j}]") for j, v in enumerate(row)] for i, row in enumerate(arr)])
     n, d = X.shape
     if y is None:
         y = sp.Matrix([sp.Symbol(f"y_{i + 1}", real=True) for i in range(n)])
     else:
-        y = sp.Matrix(list(np.asarray(y, dtype=object).ravel()) if not isinstance(y, sp.MatrixBase) else list(y))
+        ys = list(y) if isinstance(y, sp.MatrixBase) else list(np.asarray(y, dtype=object).ravel())
+        y = sp.Matrix([as_expr(v, f"y[{i}]") for i, v in enumerate(ys)])
         if len(y) != n:
-            raise ValueError(f"y has {len(y)} labels but X has {n} rows")
+            raise InputError(f"y has {len(y)} labels but X has {n} rows")
         bad = [i for i, v in enumerate(y) if v.is_number and v not in (1, -1)]
         if bad:
-            raise ValueError(f"labels must be +1 or -1; y[{bad[0]}] = {y[bad[0]]}")
+            raise InputError(f"labels must be +1 or -1; y[{bad[0]}] = {y[bad[0]]}")
     return X, y
 
 
@@ -82,13 +89,13 @@ def _kernel_matrix(kernel, X):
     if isinstance(kernel, sp.Lambda):
         sig = kernel.signature if hasattr(kernel, "signature") else kernel.variables
         if len(sig) != 2:
-            raise ValueError(f"kernel Lambda must take two arguments K(x, z), got {len(sig)}")
+            raise InputError(f"kernel Lambda must take two arguments K(x, z), got {len(sig)}")
         tupled = isinstance(sig[0], sp.Tuple) or isinstance(sig[0], tuple)
         arg = (lambda v: tuple(v)) if tupled else (lambda v: v[0])
         return sp.Matrix(n, n, lambda i, j: kernel(arg(rows[i]), arg(rows[j])))
     if callable(kernel):
-        return sp.Matrix(n, n, lambda i, j: sp.sympify(kernel(rows[i], rows[j])))
-    raise TypeError(f"kernel must be None, a callable K(u, v) of two column vectors, or a sympy Lambda; got {kernel!r}")
+        return sp.Matrix(n, n, lambda i, j: as_scalar(kernel(rows[i], rows[j]), f"kernel(x_{i + 1}, x_{j + 1})"))
+    raise InputError(f"kernel must be None, a callable K(u, v) of two column vectors, or a sympy Lambda; got {kernel!r}")
 
 
 def svm_dual(X=None, y=None, C=None, kernel=None, n=3, d=2):
@@ -110,9 +117,9 @@ def svm_dual(X=None, y=None, C=None, kernel=None, n=3, d=2):
     X, y = _data(X, y, n, d)
     n, d = X.shape
     if C is not None:
-        C = sp.sympify(C)
+        C = as_expr(C, "C")
         if C.is_number and not C.is_positive:
-            raise ValueError(f"C must be positive, got {C}")
+            raise InputError(f"C must be positive, got {C}")
     w = sp.Matrix([sp.Symbol(f"w_{k + 1}", real=True) for k in range(d)])
     b = sp.Symbol("b", real=True)
     alpha = tuple(sp.Symbol(f"alpha_{i + 1}", real=True) for i in range(n))

@@ -5,7 +5,7 @@ from math import factorial
 
 import sympy as sp
 
-from ._validate import as_point
+from ._validate import InputError, as_point
 from .calculus import _scalar_derivatives
 from .smoothness import NotRealError, NotSmoothError, describe, jump_at, kinks_at
 
@@ -64,9 +64,9 @@ def taylor(f, wrt, at, order=2):
     x**2/2 + x - y**2/2 + 1
     """
     if not isinstance(order, int) or isinstance(order, bool) or order < 0:
-        raise ValueError(f"order must be a non-negative int, got {order!r}")
+        raise InputError(f"order must be a non-negative int, got {order!r}")
     if order > MAX_ORDER:
-        raise ValueError(
+        raise InputError(
             f"order = {order} is above the cap of {MAX_ORDER}: the polynomial would need "
             f"{order + 1} or more derivatives, and would take minutes to build and pages to print"
         )
@@ -117,11 +117,12 @@ class QuadraticModel:
     def newton_step(self):
         """The step p solving H p = -g, i.e. the minimiser of the model is ``at + p``.
 
-        Raises ValueError when the Hessian is singular (the model has no unique stationary point).
+        Raises :class:`~derive.InputError` (a ValueError) when the Hessian is singular
+        (the model has no unique stationary point).
         """
         det = sp.simplify(self.hessian.det())
         if det == 0:
-            raise ValueError(
+            raise InputError(
                 f"the Hessian at {dict(zip(self.wrt, self.at))} is singular; the quadratic model "
                 "has no unique stationary point (use a regularised or trust-region step)"
             )
