@@ -32,3 +32,24 @@ def save_figure(plt, fig, outdir, name):
     plt.close(fig)
     print(f"saved {path}")
     return path
+
+
+def contour_figure(f, xy, xlim, ylim, levels, outdir, figsize):
+    """A figure of two panels, the left one with f's contour lines over xlim x ylim.
+
+    Returns (plt, fig, left axes, right axes), or None when matplotlib is missing.
+    """
+    import os
+
+    import numpy as np
+    import sympy as sp
+
+    plt = pyplot()
+    if plt is None:
+        return None
+    os.makedirs(outdir, exist_ok=True)
+    fnum = sp.lambdify(xy, f, "numpy")
+    g1, g2 = np.meshgrid(np.linspace(*xlim, 300), np.linspace(*ylim, 300))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=figsize)
+    ax.contour(g1, g2, fnum(g1, g2), levels=levels, cmap="viridis", linewidths=0.7)
+    return plt, fig, ax, bx

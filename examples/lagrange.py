@@ -12,7 +12,6 @@ constraint has mu = 0).
 
 Run:  python examples/lagrange.py [--outdir DIR] [--no-plot]
 """
-import os
 
 import numpy as np
 import sympy as sp
@@ -20,7 +19,7 @@ import sympy as sp
 import codegen
 import derive
 import solvers
-from _script import example_parser, pyplot, save_figure
+from _script import contour_figure, example_parser, save_figure
 
 
 def closest_point():
@@ -110,14 +109,10 @@ def ridge():
 
 
 def plot(loss, ws, path, sweep, w_ols, outdir):
-    plt = pyplot()
-    if plt is None:
+    figure = contour_figure(loss, ws, (-2.2, 2.5), (-2.2, 2.2), 20, outdir, (11, 4.8))
+    if figure is None:
         return
-    os.makedirs(outdir, exist_ok=True)
-    fl = sp.lambdify(ws, loss, "numpy")
-    g1, g2 = np.meshgrid(np.linspace(-2.2, 2.5, 300), np.linspace(-2.2, 2.2, 300))
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.8))
-    ax.contour(g1, g2, fl(g1, g2), levels=20, cmap="viridis", linewidths=0.7)
+    plt, fig, ax, bx = figure
     th = np.linspace(0, 2 * np.pi, 200)
     for t, w, m in path:
         ax.plot(np.sqrt(t) * np.cos(th), np.sqrt(t) * np.sin(th), "0.6", lw=0.8)

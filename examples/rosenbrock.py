@@ -6,7 +6,6 @@ curvature (L-BFGS learns it, Newton computes it) follow the valley in a few doze
 
 Run:  python examples/rosenbrock.py [--outdir DIR] [--no-plot]
 """
-import os
 import time
 
 import numpy as np
@@ -15,7 +14,7 @@ import sympy as sp
 import codegen
 import derive
 import solvers
-from _script import example_parser, pyplot, save_figure
+from _script import contour_figure, example_parser, save_figure
 
 X0 = np.array([-1.2, 1.0])  # the classic start (Rosenbrock 1960)
 XSTAR = np.array([1.0, 1.0])
@@ -81,14 +80,11 @@ def main(argv=None):
 
 
 def plot(results, f, xy, outdir):
-    plt = pyplot()
-    if plt is None:
+    figure = contour_figure(f, xy, (-1.6, 1.6), (-0.6, 2.0), np.logspace(-1.5, 3, 16), outdir,
+                            (13, 5.5))
+    if figure is None:
         return
-    os.makedirs(outdir, exist_ok=True)
-    fnum = sp.lambdify(xy, f, "numpy")
-    gx, gy = np.meshgrid(np.linspace(-1.6, 1.6, 300), np.linspace(-0.6, 2.0, 300))
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 5.5))
-    ax.contour(gx, gy, fnum(gx, gy), levels=np.logspace(-1.5, 3, 16), cmap="viridis", linewidths=0.6)
+    plt, fig, ax, bx = figure
     for (m, (r, path)), c in zip(results.items(), ["C0", "C1", "C2", "C3", "C4"]):
         step = max(1, len(path) // 400)  # thin long paths so markers stay readable
         p = np.vstack([path[::step], path[-1:]])
