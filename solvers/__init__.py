@@ -10,21 +10,19 @@ option is checked before anything runs (:class:`OptionError` names the option an
 >>> Status.CONVERGED_GTOL.converged, Status.MAX_ITERATIONS.converged
 (True, False)
 """
-from . import cache as _cache  # first: clears stale cached loops before any is loaded
+from . import loop_cache as _loop_cache  # first: clears stale cached loops before any is loaded
 from . import schedules
+from .adapter import ObjectiveError
 from .bfgs import bfgs
 from .gradient import adagrad, adam, adamw, gd, momentum, nesterov, rmsprop
 from .lbfgs import lbfgs
 from .linesearch import backtracking, strong_wolfe
 from .minimize import METHODS, minimize
 from .newton import modified_cholesky, newton
-from .objective import ObjectiveError
 from .options import OptionError
 from .result import Result, Status
 from .termination import terminate
 from .trust_region import newton_tr, steihaug_cg
-
-from . import svm
 
 __all__ = [
     "minimize", "METHODS", "Result", "Status", "ObjectiveError", "OptionError",
@@ -33,3 +31,12 @@ __all__ = [
     "strong_wolfe", "backtracking", "modified_cholesky", "steihaug_cg", "terminate",
     "schedules", "svm",
 ]
+
+
+def __getattr__(name):
+    """``solvers.svm`` is imported on first use: it needs the SVM kernels of codegen (SymPy),
+    which ``import solvers`` does not load."""
+    if name == "svm":
+        import importlib
+        return importlib.import_module(".svm", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,7 +14,7 @@ in ``nfev``.
 """
 import numpy as np
 
-from .objective import ObjectiveError
+from .adapter import ObjectiveError
 from .options import OptionError
 
 __all__ = ["PythonObjective", "FD_STEP"]

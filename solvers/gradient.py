@@ -11,12 +11,12 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 
-from .objective import (as_kernels, as_x0, batch_args, check_length, data_rows, drive,
-                        stop_status)
+from .adapter import as_kernels, as_x0, check_length
+from .loop import drive, finish, to_result
+from .numba_shims import batch_args, data_rows, stop_status
 from .options import check, check_common
-from .result import Result
 from .schedules import as_schedule, schedule_lr, plateau_update, PLATEAU
-from .termination import accept, start, CONTINUE, MAXITER, NONFINITE, DIVERGED
+from .termination import accept, start, CONTINUE, NONFINITE, DIVERGED
 
 __all__ = ["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
 
@@ -162,9 +162,7 @@ def _gd_loop(vg, kargs, x0, rule, hp, sched_code, sched_p, batch_size, seed, sum
                 status = stop_status(cb, status, k, x, f, hist_g[nh - 1])
                 if status != CONTINUE:
                     break
-    if status == CONTINUE:
-        status = MAXITER
-    return x, f, g, k, nfev, nfev, 0, status, hist_f[:nh], hist_g[:nh]
+    return finish(x, f, g, k, nfev, 0, status, hist_f, hist_g, nh)
 
 
 def _run(method, objective, x0, *, lr, beta1=0.0, beta2=0.0, eps=0.0, weight_decay=0.0, args=(),
@@ -193,7 +191,7 @@ def _run(method, objective, x0, *, lr, beta1=0.0, beta2=0.0, eps=0.0, weight_dec
             bs, -1 if o["seed"] is None else o["seed"], bool(kern.sum_reduced), maxiter,
             o["gtol"], o["ftol"], o["divergence"])
     out = drive(_gd_loop, kern, (kern.vg,), x, rest, callback)
-    return Result.from_loop(out, method, history)
+    return to_result(out, kern, method, history)
 
 
 _COMMON = """

@@ -1,16 +1,19 @@
-"""Limited-memory BFGS with a strong-Wolfe line search (Nocedal & Wright Alg. 7.4-7.5)."""
+"""Limited-memory BFGS: the two-loop recursion as a descent, with a strong-Wolfe search on the
+shared skeleton (:func:`solvers.loop.descent_loop`; Nocedal & Wright Alg. 7.4-7.5)."""
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
-from .linesearch import wolfe_search, FAILED
-from .objective import as_kernels, as_x0, check_length, drive, stop_status
+from .adapter import as_kernels, as_x0, check_length
+from .linesearch import StrongWolfe
+from .loop import (NO_LIMIT, Direction, descent_loop, drive, register_descent, to_result,
+                   curvature, unit_step)
+from .numba_shims import dual
 from .options import check, check_common
-from .result import Result
-from .termination import accept, start, CONTINUE, FTOL, MAXFEV, MAXITER, LINESEARCH, NONFINITE
+from .termination import CONTINUE
 
-__all__ = ["lbfgs"]
-
-_NO_LIMIT = 2**62
+__all__ = ["lbfgs", "LBFGSDescent"]
 
 
 @njit(cache=True)
@@ -31,73 +34,59 @@ def _two_loop(g, S, Y, rho, count, head, gamma):
     return -r
 
 
-def _lbfgs_loop(vg, kargs, x0, m, maxiter, gtol, ftol, xtol, c1, c2, max_ls, skip_eps, dec_tol,
-                maxfev, cb):
-    n = x0.shape[0]
-    x = x0.copy()
-    f, g = vg(x, *kargs)
-    nfev = 1
-    hist_f, hist_g, status = start(f, g, maxiter + 1, gtol)
-    S = np.zeros((m, n))
-    Y = np.zeros((m, n))
-    rho = np.zeros(m)
-    count = 0
-    head = 0
-    gamma = 1.0
-    nit = 0
-    if status == CONTINUE:
-        while nit < maxiter:
-            if nfev >= maxfev:
-                status = MAXFEV
-                break
-            if count > 0:
-                d = _two_loop(g, S, Y, rho, count, head, gamma)
-                alpha0 = 1.0
-            else:
-                d = -g
-                alpha0 = min(1.0, 1.0 / np.sqrt(np.dot(g, g)))
-            if not np.dot(g, d) < 0.0:  # lost descent (rounding): restart from steepest descent
-                count = 0
-                d = -g
-                alpha0 = min(1.0, 1.0 / np.sqrt(np.dot(g, g)))
-            if count > 0 and -np.dot(g, d) <= dec_tol * max(abs(f), 1.0):
-                # the quasi-Newton decrement: no representable decrease is left
-                status = FTOL
-                break
-            alpha, fn, gn, xn, nf, flag = wolfe_search(vg, kargs, x, f, g, d, alpha0, c1, c2,
-                                                       min(max_ls, maxfev - nfev))
-            nfev += nf
-            if flag < 0:  # FAILED or FAILED_NONFINITE
-                if nfev >= maxfev:  # the search was cut short by the evaluation budget
-                    status = MAXFEV
-                    break
-                if count > 0:  # the quasi-Newton model was bad: forget it and retry
-                    count = 0
-                    continue
-                status = LINESEARCH if flag == FAILED else NONFINITE
-                break
-            s = xn - x
-            y = gn - g
-            sy = np.dot(s, y)
-            yy = np.dot(y, y)
-            snorm = np.sqrt(np.dot(s, s))
-            if sy > skip_eps * snorm * np.sqrt(yy):  # keep H positive definite: skip bad pairs
-                for i in range(n):  # element loop: row slice-assignment is slow to compile
-                    S[head, i] = s[i]
-                    Y[head, i] = y[i]
-                rho[head] = 1.0 / sy
-                head = (head + 1) % m
-                count = min(count + 1, m)
-                gamma = sy / yy
-            nit += 1
-            status = accept(hist_f, hist_g, nit, f, fn, gn, snorm, xn, gtol, ftol, xtol)
-            x, f, g = xn, fn, gn
-            status = stop_status(cb, status, nit, x, f, hist_g[nit])
-            if status != CONTINUE:
-                break
-    if status == CONTINUE:
-        status = MAXITER
-    return x, f, g, nit, nfev, nfev, 0, status, hist_f[:nit + 1], hist_g[:nit + 1]
+class LBFGSDescent(NamedTuple):
+    """The two-loop direction over the ``count`` newest pairs (s, y) in the ring buffers S, Y
+    (next slot ``head``), scaled by gamma = s'y / y'y of the newest. Pairs with
+    ``s'y <= skip_eps ||s|| ||y||`` are skipped to keep the implicit H positive definite."""
+
+    S: np.ndarray
+    Y: np.ndarray
+    rho: np.ndarray
+    count: int
+    head: int
+    gamma: float
+    skip_eps: float
+
+    @classmethod
+    def empty(cls, m, n, skip_eps):
+        """The descent with memory ``m`` for ``n`` variables, no pair stored yet."""
+        return cls(np.zeros((m, n)), np.zeros((m, n)), np.zeros(m), 0, 0, 1.0, skip_eps)
+
+
+@dual
+def _forget(state):
+    return LBFGSDescent(state.S, state.Y, state.rho, 0, state.head, state.gamma, state.skip_eps)
+
+
+def _lbfgs_direction(state, hess, kargs, x, f, g):
+    if state.count > 0:
+        d = _two_loop(g, state.S, state.Y, state.rho, state.count, state.head, state.gamma)
+        if np.dot(g, d) < 0.0:
+            return Direction(state, d, 1.0, True, 0, CONTINUE)
+        state = _forget(state)  # lost descent (rounding): restart from steepest descent
+    return Direction(state, -g, unit_step(g), False, 0, CONTINUE)
+
+
+def _lbfgs_update(state, s, y, snorm):
+    sy, yy, usable = curvature(s, y, snorm, state.skip_eps)
+    if not usable:
+        return state
+    head = state.head
+    for i in range(s.shape[0]):  # element loop: row slice-assignment is slow to compile
+        state.S[head, i] = s[i]
+        state.Y[head, i] = y[i]
+    state.rho[head] = 1.0 / sy
+    m = state.S.shape[0]
+    return LBFGSDescent(state.S, state.Y, state.rho, min(state.count + 1, m), (head + 1) % m,
+                        sy / yy, state.skip_eps)
+
+
+def _lbfgs_restart(state):
+    """The model was bad: forget the pairs, and retry unless there were none."""
+    return _forget(state), state.count > 0
+
+
+register_descent(LBFGSDescent, _lbfgs_direction, _lbfgs_update, _lbfgs_restart)
 
 
 def lbfgs(objective, x0, *, args=(), m=10, gtol=1e-6, ftol=0.0, xtol=0.0, maxiter=1000,
@@ -119,10 +108,11 @@ def lbfgs(objective, x0, *, args=(), m=10, gtol=1e-6, ftol=0.0, xtol=0.0, maxite
     x = as_x0(x0)
     kern = as_kernels(objective, args, wrt, rows, n=x.shape[0])
     x = check_length(x, kern.n)
-    maxfev = _NO_LIMIT if o["maxfun"] is None else o["maxfun"]
+    maxfev = NO_LIMIT if o["maxfun"] is None else o["maxfun"]
     if not kern.compiled:  # vg calls the budget allows
         maxfev = maxfev // kern.evaluations_per_gradient()
-    rest = (o["m"], o["maxiter"], o["gtol"], o["ftol"], o["xtol"], o["c1"], o["c2"],
-            o["max_linesearch"], o["skip_eps"], max(o["ftol"], 1e-15), maxfev)
-    out = drive(_lbfgs_loop, kern, (kern.vg,), x, rest, callback)
-    return Result.from_loop(out, "lbfgs", history)
+    descent = LBFGSDescent.empty(o["m"], kern.n, o["skip_eps"])
+    rest = (descent, StrongWolfe(o["c1"], o["c2"]), o["maxiter"], o["gtol"], o["ftol"],
+            o["xtol"], o["max_linesearch"], max(o["ftol"], 1e-15), maxfev)
+    out, _ = drive(descent_loop, kern, (kern.vg, None), x, rest, callback)
+    return to_result(out, kern, "lbfgs", history)

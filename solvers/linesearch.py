@@ -1,19 +1,24 @@
 """Line searches shared by the descent methods: backtracking Armijo and strong Wolfe.
 
-Both are Numba functions that take the objective's ``value_and_grad`` kernel ``vg`` and its
+A loop names its search by a rule record, :class:`StrongWolfe` or :class:`Backtracking` (the
+constants of the conditions), and calls :func:`line_search`, which runs that search compiled
+or, for a Python objective, as Python. The searches are Numba functions that take the objective's ``value_and_grad`` kernel ``vg`` and its
 packed arguments ``kargs``, and return ``(alpha, f, g, x, nfev, flag)`` where ``flag`` is
 ``WOLFE`` (all requested conditions hold), ``ARMIJO`` (only sufficient decrease holds; the
 point is still a safe, lower iterate), ``FAILED`` (no lower point found; x is unchanged) or
 ``FAILED_NONFINITE`` (likewise, and every trial was NaN/inf: the objective is not finite along
 ``d``). Failure flags are negative.
 """
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
-from numba.core.types import WrapperAddressProtocol
 from numba.extending import overload
 
-__all__ = ["strong_wolfe", "backtracking", "wolfe_search", "WOLFE", "ARMIJO", "FAILED",
-           "FAILED_NONFINITE"]
+from .numba_shims import JIT_OPTIONS, for_kernel
+
+__all__ = ["strong_wolfe", "backtracking", "line_search", "StrongWolfe", "Backtracking", "WOLFE",
+           "ARMIJO", "FAILED", "FAILED_NONFINITE"]
 
 WOLFE = 0
 ARMIJO = 1
@@ -133,19 +138,6 @@ def strong_wolfe(vg, kargs, x, f0, g0, d, alpha0, c1, c2, maxiter):
     return 0.0, f0, g0, x, nfev, FAILED if finite_seen else FAILED_NONFINITE
 
 
-def wolfe_search(vg, kargs, x, f0, g0, d, alpha0, c1, c2, maxiter):
-    """:func:`strong_wolfe` as the solver loops call it: compiled for compiled kernels, its
-    Python source for a Python objective (which compiled code cannot call)."""
-    search = strong_wolfe if isinstance(vg, WrapperAddressProtocol) else strong_wolfe.py_func
-    return search(vg, kargs, x, f0, g0, d, alpha0, c1, c2, maxiter)
-
-
-@overload(wolfe_search)
-def _wolfe_search_impl(vg, kargs, x, f0, g0, d, alpha0, c1, c2, maxiter):
-    return lambda vg, kargs, x, f0, g0, d, alpha0, c1, c2, maxiter: strong_wolfe(
-        vg, kargs, x, f0, g0, d, alpha0, c1, c2, maxiter)
-
-
 @njit(cache=True)
 def backtracking(vg, kargs, x, f0, g0, d, alpha0, c1, maxiter):
     """Largest step alpha0 * (shrink)^k with sufficient decrease (Armijo).
@@ -170,3 +162,48 @@ def backtracking(vg, kargs, x, f0, g0, d, alpha0, c1, maxiter):
         else:
             a = 0.1 * a
     return 0.0, f0, g0, x, nfev, FAILED if finite_seen else FAILED_NONFINITE
+
+
+class StrongWolfe(NamedTuple):
+    """Search by :func:`strong_wolfe` with sufficient-decrease ``c1`` and curvature ``c2``."""
+
+    c1: float = 1e-4
+    c2: float = 0.9
+
+
+class Backtracking(NamedTuple):
+    """Search by :func:`backtracking` (Armijo) with sufficient-decrease constant ``c1``."""
+
+    c1: float = 1e-4
+
+
+def line_search(rule, vg, kargs, x, f0, g0, d, alpha0, maxiter):
+    """Step along ``d`` by ``rule``; ``(alpha, f, g, x, nfev, flag)`` as the searches return.
+
+    Compiled for compiled kernels, the search's Python source for a Python objective (which
+    compiled code cannot call).
+
+    >>> from solvers.callables import PythonObjective
+    >>> obj = PythonObjective(lambda x: float(x @ x), 1, jac=lambda x: 2 * x)
+    >>> x, g = np.array([1.0]), np.array([2.0])
+    >>> alpha, f, g, x, nfev, flag = line_search(Backtracking(), obj.vg, (), x, 1.0, g, -g,
+    ...                                          1.0, 20)
+    >>> float(f) < 1.0, flag == WOLFE
+    (True, True)
+    """
+    if type(rule) is StrongWolfe:
+        return for_kernel(strong_wolfe, vg)(vg, kargs, x, f0, g0, d, alpha0, rule.c1, rule.c2,
+                                            maxiter)
+    return for_kernel(backtracking, vg)(vg, kargs, x, f0, g0, d, alpha0, rule.c1, maxiter)
+
+
+@overload(line_search, jit_options=JIT_OPTIONS)
+def _line_search_impl(rule, vg, kargs, x, f0, g0, d, alpha0, maxiter):
+    rule_type = getattr(rule, "instance_class", None)
+    if rule_type is StrongWolfe:
+        return lambda rule, vg, kargs, x, f0, g0, d, alpha0, maxiter: strong_wolfe(
+            vg, kargs, x, f0, g0, d, alpha0, rule.c1, rule.c2, maxiter)
+    if rule_type is Backtracking:
+        return lambda rule, vg, kargs, x, f0, g0, d, alpha0, maxiter: backtracking(
+            vg, kargs, x, f0, g0, d, alpha0, rule.c1, maxiter)
+    return None

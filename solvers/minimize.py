@@ -3,7 +3,7 @@ from .bfgs import bfgs
 from .gradient import adagrad, adam, adamw, gd, momentum, nesterov, rmsprop
 from .lbfgs import lbfgs
 from .newton import newton
-from .objective import LoopCallback, ObjectiveError, as_x0, callback_adapter
+from .adapter import LoopCallback, ObjectiveError, as_x0, callback_adapter
 from .options import OptionError, SPECS, check_common, from_scipy
 from .trust_region import newton_tr
 

@@ -1,25 +1,31 @@
-"""Line-search Newton with the exact Hessian, made positive definite by adding tau*I.
+"""Line-search Newton: the Newton descent on the exact Hessian made positive definite by adding
+tau*I, with a strong-Wolfe search on the shared skeleton (:func:`solvers.loop.descent_loop`).
 
-Dense path: the whole loop in Numba (Cholesky written out so "not positive definite" is a flag,
-not an exception). Sparse path (large n): SciPy's sparse LU with symmetric ordering and
-diagonal pivoting, whose pivots are those of an LDL' factorisation, so all-positive pivots
-certify positive definiteness.
+Dense Hessians: compiled with the loop (Cholesky written out so "not positive definite" is a
+flag, not an exception). Sparse Hessians (large n): SciPy's sparse LU with symmetric ordering
+and diagonal pivoting, whose pivots are those of an LDL' factorisation, so all-positive pivots
+certify positive definiteness; the same skeleton and descent then run as Python (each
+iteration is a sparse factorisation).
 """
+from typing import NamedTuple
+
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
-from numba import njit, types
+from numba import njit
+from numba.extending import overload
 
-from .linesearch import strong_wolfe, wolfe_search, FAILED
-from .objective import (as_kernels, as_x0, callback_adapter, check_length, drive, specialize,
-                        stop_status)
+from .adapter import as_kernels, as_x0, check_length
+from .linesearch import StrongWolfe
+from .loop import (NO_LIMIT, Direction, descent_loop, drive, keep_state, no_retry,
+                   register_descent, to_result)
+from .numba_shims import JIT_OPTIONS
 from .options import OptionError, check, check_common
-from .result import Result
-from .termination import accept, start, CONTINUE, MAXITER, LINESEARCH, NONFINITE, HESSIAN, FTOL
+from .termination import CONTINUE, HESSIAN
 
-__all__ = ["newton", "modified_cholesky"]
+__all__ = ["newton", "modified_cholesky", "NewtonDescent"]
 
-_vec = types.Array(types.float64, 1, "C")
+_MAX_TRIES = 80  # doublings of tau before the Hessian counts as not usable
 
 
 @njit(cache=True)
@@ -84,52 +90,19 @@ def modified_cholesky(H, beta, max_tries):
     return L, tau, False
 
 
-def _newton_loop(vg, hess, kargs, x0, maxiter, gtol, ftol, xtol, c1, c2, max_ls, beta, dec_tol,
-                 cb):
-    x = x0.copy()
-    f, g = vg(x, *kargs)
-    nfev = 1
-    nhev = 0
-    hist_f, hist_g, status = start(f, g, maxiter + 1, gtol)
-    nit = 0
-    if status == CONTINUE:
-        while nit < maxiter:
-            H = hess(x, *kargs)
-            nhev += 1
-            if not np.all(np.isfinite(H)):
-                status = HESSIAN
-                break
-            scale = max(1.0, np.max(np.abs(H)))
-            L, tau, ok = modified_cholesky(H, beta * scale, 80)
-            if not ok:
-                status = HESSIAN
-                break
-            d = -_cho_solve(L, g)
-            if not np.dot(g, d) < 0.0:
-                d = -g
-            elif tau == 0.0 and -np.dot(g, d) <= dec_tol * max(abs(f), 1.0):
-                # Newton decrement at rounding level: no representable decrease is left
-                status = FTOL
-                break
-            alpha, fn, gn, xn, nf, flag = wolfe_search(vg, kargs, x, f, g, d, 1.0, c1, c2, max_ls)
-            nfev += nf
-            if flag < 0:  # FAILED or FAILED_NONFINITE
-                status = LINESEARCH if flag == FAILED else NONFINITE
-                break
-            s = xn - x
-            nit += 1
-            status = accept(hist_f, hist_g, nit, f, fn, gn, np.sqrt(np.dot(s, s)), xn, gtol, ftol,
-                            xtol)
-            x, f, g = xn, fn, gn
-            status = stop_status(cb, status, nit, x, f, hist_g[nit])
-            if status != CONTINUE:
-                break
-    if status == CONTINUE:
-        status = MAXITER
-    return x, f, g, nit, nfev, nfev, nhev, status, hist_f[:nit + 1], hist_g[:nit + 1]
+@njit(cache=True)
+def _dense_shifted_solve(H, g, beta):
+    """(d, tau, ok): d = -(H + tau I)^-1 g with tau from ``beta * max|H|`` (modified Cholesky);
+    ok False when H is not finite or no tau tried makes it positive definite."""
+    if not np.all(np.isfinite(H)):
+        return g, 0.0, False
+    L, tau, ok = modified_cholesky(H, beta * max(1.0, np.max(np.abs(H))), _MAX_TRIES)
+    if not ok:
+        return g, tau, False
+    return -_cho_solve(L, g), tau, True
 
 
-def _sparse_direction(H, g, beta, max_tries=80):
+def _sparse_direction(H, g, beta, max_tries=_MAX_TRIES):
     """Solve (H + tau I) d = -g with the smallest tau tried for which H + tau I is PD."""
     n = H.shape[0]
     diag = H.diagonal()
@@ -153,48 +126,39 @@ def _sparse_direction(H, g, beta, max_tries=80):
     return None, tau, False
 
 
-def _newton_sparse(kern, x, maxiter, gtol, ftol, xtol, c1, c2, max_ls, beta, callback, history):
-    """Newton with sparse Hessians: a Python loop (each iteration is a sparse factorisation)."""
-    obj = kern.obj
-    f64 = types.float64
-    ls = specialize(strong_wolfe.py_func, (kern.vg_type, kern.kargs_type, _vec, f64, _vec, _vec,
-                                           f64, f64, f64, types.int64))
-    vg = kern.vg
-    cb = None if callback is None else callback_adapter(callback)
-    f, g = vg(x, *kern.kargs)
-    nfev, nhev, nit = 1, 0, 0
-    hist_f, hist_g, status = start(f, g, maxiter + 1, gtol)
-    if status == CONTINUE:
-        while nit < maxiter:
-            H = obj.hess_sparse(x, *kern.args, rows=kern.rows)
-            nhev += 1
-            if not np.all(np.isfinite(H.data)):
-                status = HESSIAN
-                break
-            scale = max(1.0, float(np.max(np.abs(H.data)))) if H.nnz else 1.0
-            d, tau, ok = _sparse_direction(H, g, beta * scale)
-            if not ok:
-                status = HESSIAN
-                break
-            if tau == 0.0 and -np.dot(g, d) <= max(ftol, 1e-15) * max(abs(f), 1.0):
-                status = FTOL
-                break
-            alpha, fn, gn, xn, nf, flag = ls(vg, kern.kargs, x, f, g, d, 1.0, c1, c2, max_ls)
-            nfev += nf
-            if flag < 0:  # FAILED or FAILED_NONFINITE
-                status = LINESEARCH if flag == FAILED else NONFINITE
-                break
-            nit += 1
-            status = accept(hist_f, hist_g, nit, f, fn, gn, float(np.linalg.norm(xn - x)), xn,
-                            gtol, ftol, xtol)
-            x, f, g = xn, fn, gn
-            status = stop_status(cb, status, nit, x, f, hist_g[nit])
-            if status != CONTINUE:
-                break
-    if status == CONTINUE:
-        status = MAXITER
-    out = (x, f, g, nit, nfev, nfev, nhev, status, hist_f[:nit + 1], hist_g[:nit + 1])
-    return Result.from_loop(out, "newton", history)
+def _shifted_solve(H, g, beta):
+    """:func:`_dense_shifted_solve`, or the sparse LU's for a scipy.sparse Hessian."""
+    if not sp.issparse(H):
+        return _dense_shifted_solve(H, g, beta)
+    if not np.all(np.isfinite(H.data)):
+        return g, 0.0, False
+    return _sparse_direction(H, g, beta * (max(1.0, float(np.max(np.abs(H.data)))) if H.nnz
+                                            else 1.0))
+
+
+@overload(_shifted_solve, jit_options=JIT_OPTIONS)
+def _shifted_solve_impl(H, g, beta):  # compiled loops get dense Hessians only
+    return lambda H, g, beta: _dense_shifted_solve(H, g, beta)
+
+
+class NewtonDescent(NamedTuple):
+    """The Newton direction on the Hessian made positive definite, H + tau*I (tau from
+    ``beta * max|H|``). ``hess`` returns a dense array (Cholesky) or, in a Python run, a
+    scipy.sparse matrix (sparse LU)."""
+
+    beta: float
+
+
+def _newton_direction(state, hess, kargs, x, f, g):
+    d, tau, ok = _shifted_solve(hess(x, *kargs), g, state.beta)
+    if not ok:
+        return Direction(state, g, 1.0, False, 1, HESSIAN)
+    if not np.dot(g, d) < 0.0:  # lost descent to rounding: the gradient step
+        return Direction(state, -g, 1.0, False, 1, CONTINUE)
+    return Direction(state, d, 1.0, tau == 0.0, 1, CONTINUE)
+
+
+register_descent(NewtonDescent, _newton_direction, keep_state, no_retry)
 
 
 def newton(objective, x0, *, args=(), gtol=1e-8, ftol=0.0, xtol=0.0, maxiter=200, c1=1e-4,
@@ -206,8 +170,8 @@ def newton(objective, x0, *, args=(), gtol=1e-8, ftol=0.0, xtol=0.0, maxiter=200
     ``beta * max|H|`` until a Cholesky factorisation succeeds), so every step is a descent step
     (a saddle is never approached uphill). Besides the gtol/ftol/xtol tests, the run counts as
     converged (CONVERGED_FTOL) when the Newton decrement -g'd falls below
-    ``max(ftol, 1e-15) * max(|f|, 1)``: no representable decrease is left. ``sparse=None`` chooses the sparse path for n > 200
-    when the objective provides ``hess_sparse``.
+    ``max(ftol, 1e-15) * max(|f|, 1)``: no representable decrease is left. ``sparse=None``
+    chooses the sparse path for n > 200 when the objective provides ``hess_sparse``.
     """
     o = check("newton", gtol=gtol, ftol=ftol, xtol=xtol, maxiter=maxiter, c1=c1, c2=c2,
               max_linesearch=max_linesearch, beta=beta, sparse=sparse)
@@ -221,10 +185,14 @@ def newton(objective, x0, *, args=(), gtol=1e-8, ftol=0.0, xtol=0.0, maxiter=200
     elif sparse and not hasattr(kern.obj, "hess_sparse"):
         raise OptionError("newton: sparse=True needs an objective with hess_sparse "
                          "(a codegen CompiledObjective)")
-    rest = (o["maxiter"], o["gtol"], o["ftol"], o["xtol"], o["c1"], o["c2"],
-            o["max_linesearch"], o["beta"])
     if sparse:
-        return _newton_sparse(kern, x, *rest, callback, history)
-    rest += (max(o["ftol"], 1e-15),)
-    out = drive(_newton_loop, kern, (kern.vg, kern.hess), x, rest, callback)
-    return Result.from_loop(out, "newton", history)
+        obj, args, rows = kern.obj, kern.args, kern.rows
+
+        def hess(x, *kargs):  # the loop passes the packed kernel arguments; SciPy's wants these
+            return obj.hess_sparse(x, *args, rows=rows)
+    else:
+        hess = kern.hess
+    rest = (NewtonDescent(o["beta"]), StrongWolfe(o["c1"], o["c2"]), o["maxiter"], o["gtol"], o["ftol"],
+            o["xtol"], o["max_linesearch"], max(o["ftol"], 1e-15), NO_LIMIT)
+    out, _ = drive(descent_loop, kern, (kern.vg, hess), x, rest, callback, python=sparse)
+    return to_result(out, kern, "newton", history)

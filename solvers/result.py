@@ -4,10 +4,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Status", "Result", "IntermediateResult"]
+__all__ = ["Status", "Result", "IntermediateResult", "LoopResult"]
 
 
 class Status(enum.IntEnum):
@@ -150,13 +151,32 @@ class IntermediateResult(dict):
             raise AttributeError(name) from None
 
 
+class LoopResult(NamedTuple):
+    """What every solver loop returns, compiled or Python (Numba compiles NamedTuples).
+
+    ``status`` is a :class:`Status` value as a plain int; ``hist_f`` / ``hist_g`` hold f and
+    max|g| at x0 and after each recorded iterate.
+    """
+
+    x: np.ndarray
+    f: float
+    g: np.ndarray
+    nit: int
+    nfev: int
+    ngev: int
+    nhev: int
+    status: int
+    hist_f: np.ndarray
+    hist_g: np.ndarray
+
+
 def _from_loop(cls, out, method, history=False):
-    """Result from a solver loop's tuple (x, f, g, nit, nfev, ngev, nhev, status, hist_f, hist_g)."""
-    x, f, g, nit, nfev, ngev, nhev, status, hf, hg = out
-    hist = {"fun": np.asarray(hf).copy(), "grad_norm": np.asarray(hg).copy()} if history else None
-    return cls(x=np.asarray(x), fun=float(f), grad=np.asarray(g), nit=int(nit), nfev=int(nfev),
-               ngev=int(ngev), nhev=int(nhev), status=Status(int(status)), method=method,
-               history=hist)
+    """Result from a solver loop's :class:`LoopResult`."""
+    hist = ({"fun": np.asarray(out.hist_f).copy(), "grad_norm": np.asarray(out.hist_g).copy()}
+            if history else None)
+    return cls(x=np.asarray(out.x), fun=float(out.f), grad=np.asarray(out.g), nit=int(out.nit),
+               nfev=int(out.nfev), ngev=int(out.ngev), nhev=int(out.nhev),
+               status=Status(int(out.status)), method=method, history=hist)
 
 
 Result.from_loop = classmethod(_from_loop)

@@ -70,16 +70,18 @@ def plateau_update(state, f, p):
 
 class _Schedule:
     code = CONSTANT
+    fields = ()  # the attributes schedule_lr reads, in the order of its parameters p
 
     def params(self):
-        return np.zeros(4)
+        p = [getattr(self, name) for name in self.fields]
+        return np.array(p + [0.0] * (4 - len(p)), dtype=float)
 
     def __call__(self, k, lr):
         return float(schedule_lr(self.code, self.params(), k, lr))
 
     def __repr__(self):
-        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
-        return f"{type(self).__name__}({fields})"
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({shown})"
 
 
 class Constant(_Schedule):
@@ -89,64 +91,54 @@ class Constant(_Schedule):
 class StepDecay(_Schedule):
     """lr * gamma ** (k // step_size)."""
     code = STEP
+    fields = ("step_size", "gamma")
 
     def __init__(self, step_size, gamma=0.1):
         if step_size < 1:
             raise ValueError(f"StepDecay step_size must be >= 1, got {step_size}")
         self.step_size, self.gamma = int(step_size), float(gamma)
 
-    def params(self):
-        return np.array([self.step_size, self.gamma, 0.0, 0.0])
-
 
 class Exponential(_Schedule):
     """lr * gamma ** k."""
     code = EXPONENTIAL
+    fields = ("gamma",)
 
     def __init__(self, gamma):
         self.gamma = float(gamma)
-
-    def params(self):
-        return np.array([self.gamma, 0.0, 0.0, 0.0])
 
 
 class Cosine(_Schedule):
     """lr_min + (lr - lr_min) (1 + cos(pi min(k, T) / T)) / 2."""
     code = COSINE
+    fields = ("T", "lr_min")
 
     def __init__(self, T, lr_min=0.0):
         if T <= 0:
             raise ValueError(f"Cosine T must be > 0, got {T}")
         self.T, self.lr_min = float(T), float(lr_min)
 
-    def params(self):
-        return np.array([self.T, self.lr_min, 0.0, 0.0])
-
 
 class WarmupCosine(_Schedule):
     """Linear warm-up lr (k+1)/warmup for k < warmup, then cosine decay until step T."""
     code = WARMUP_COSINE
+    fields = ("warmup", "T", "lr_min")
 
     def __init__(self, warmup, T, lr_min=0.0):
         if warmup < 1:
             raise ValueError(f"WarmupCosine warmup must be >= 1, got {warmup}")
         self.warmup, self.T, self.lr_min = float(warmup), float(T), float(lr_min)
 
-    def params(self):
-        return np.array([self.warmup, self.T, self.lr_min, 0.0])
-
 
 class CosineWarmRestarts(_Schedule):
     """Cosine decay restarted every period; periods T0, T0*T_mult, T0*T_mult**2, ..."""
     code = RESTARTS
+    fields = ("T0", "T_mult", "lr_min")
 
     def __init__(self, T0, T_mult=1.0, lr_min=0.0):
         if T0 <= 0 or T_mult < 1:
             raise ValueError(f"CosineWarmRestarts needs T0 > 0 and T_mult >= 1, got {T0}, {T_mult}")
         self.T0, self.T_mult, self.lr_min = float(T0), float(T_mult), float(lr_min)
-
-    def params(self):
-        return np.array([self.T0, self.T_mult, self.lr_min, 0.0])
 
 
 class ReduceOnPlateau(_Schedule):
@@ -155,15 +147,13 @@ class ReduceOnPlateau(_Schedule):
     Checked once per iteration (full batch) or once per epoch (mini-batches), on the objective.
     """
     code = PLATEAU
+    fields = ("factor", "patience", "threshold", "min_lr")
 
     def __init__(self, factor=0.5, patience=10, threshold=1e-4, min_lr=0.0):
         if not 0.0 < factor < 1.0:
             raise ValueError(f"ReduceOnPlateau factor must be in (0, 1), got {factor}")
         self.factor, self.patience = float(factor), int(patience)
         self.threshold, self.min_lr = float(threshold), float(min_lr)
-
-    def params(self):
-        return np.array([self.factor, self.patience, self.threshold, self.min_lr])
 
     def rates(self, lr, values):
         """Learning rate used after each value in ``values`` is observed."""

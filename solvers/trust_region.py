@@ -4,14 +4,13 @@ Uses only Hessian-vector products (``hessp``), so it never forms or factors the 
 """
 import numpy as np
 from numba import njit
-
-from numba.core.types import WrapperAddressProtocol
 from numba.extending import overload
 
-from .objective import as_kernels, as_x0, check_length, drive, stop_status
+from .adapter import as_kernels, as_x0, check_length
+from .loop import accept_step, drive, finish, to_result
+from .numba_shims import JIT_OPTIONS, for_kernel
 from .options import check, check_common
-from .result import Result
-from .termination import accept, start, CONTINUE, MAXITER, NONFINITE, HESSIAN, TRCOLLAPSE
+from .termination import CONTINUE, HESSIAN, NONFINITE, TRCOLLAPSE, start
 
 __all__ = ["newton_tr", "steihaug_cg"]
 
@@ -69,11 +68,10 @@ steihaug_cg = njit(cache=True)(steihaug_cg)
 def _truncated_cg(hessp, kargs, x, g, delta, tol, maxcg):
     """:func:`steihaug_cg` as the loop calls it: compiled, or its Python source when ``hessp``
     is a Python callable (which compiled code cannot call)."""
-    cg = steihaug_cg if isinstance(hessp, WrapperAddressProtocol) else steihaug_cg.py_func
-    return cg(hessp, kargs, x, g, delta, tol, maxcg)
+    return for_kernel(steihaug_cg, hessp)(hessp, kargs, x, g, delta, tol, maxcg)
 
 
-@overload(_truncated_cg)
+@overload(_truncated_cg, jit_options=JIT_OPTIONS)
 def _truncated_cg_impl(hessp, kargs, x, g, delta, tol, maxcg):
     return lambda hessp, kargs, x, g, delta, tol, maxcg: steihaug_cg(hessp, kargs, x, g, delta,
                                                                      tol, maxcg)
@@ -88,39 +86,32 @@ def _tr_loop(vg, hessp, kargs, x0, maxiter, gtol, ftol, xtol, delta0, delta_max,
     hist_f, hist_g, status = start(f, g, maxiter + 1, gtol)
     delta = delta0
     nit = 0
-    if status == CONTINUE:
-        while nit < maxiter:
-            gnorm = np.sqrt(np.dot(g, g))
-            tol = min(0.5, np.sqrt(gnorm)) * gnorm  # superlinear forcing (N&W eq. 7.3)
-            p, Hp, boundary, nhp, finite = _truncated_cg(hessp, kargs, x, g, delta, tol, 2 * n + 10)
-            nhev += nhp
-            if not finite:
-                status = HESSIAN
-                break
-            pred = -(np.dot(g, p) + 0.5 * np.dot(p, Hp))
-            xn = x + p
-            fn, gn = vg(xn, *kargs)
-            nfev += 1
-            ok = np.isfinite(fn) and np.all(np.isfinite(gn))
-            rho = (f - fn) / pred if (ok and pred > 0.0) else -1.0
-            pnorm = np.sqrt(np.dot(p, p))
-            if rho < 0.25:
-                delta = 0.25 * pnorm
-            elif rho > 0.75 and boundary:
-                delta = min(2.0 * delta, delta_max)
-            if rho > eta:
-                nit += 1
-                status = accept(hist_f, hist_g, nit, f, fn, gn, pnorm, xn, gtol, ftol, xtol)
-                x, f, g = xn, fn, gn
-                status = stop_status(cb, status, nit, x, f, hist_g[nit])
-                if status != CONTINUE:
-                    break
-            elif delta <= 1e-15 * max(1.0, np.sqrt(np.dot(x, x))):
-                status = TRCOLLAPSE if ok else NONFINITE
-                break
-    if status == CONTINUE:
-        status = MAXITER
-    return x, f, g, nit, nfev, nfev, nhev, status, hist_f[:nit + 1], hist_g[:nit + 1]
+    while status == CONTINUE and nit < maxiter:
+        gnorm = np.sqrt(np.dot(g, g))
+        tol = min(0.5, np.sqrt(gnorm)) * gnorm  # superlinear forcing (N&W eq. 7.3)
+        p, Hp, boundary, nhp, finite = _truncated_cg(hessp, kargs, x, g, delta, tol, 2 * n + 10)
+        nhev += nhp
+        if not finite:
+            status = HESSIAN
+            break
+        pred = -(np.dot(g, p) + 0.5 * np.dot(p, Hp))
+        xn = x + p
+        fn, gn = vg(xn, *kargs)
+        nfev += 1
+        ok = np.isfinite(fn) and np.all(np.isfinite(gn))
+        rho = (f - fn) / pred if (ok and pred > 0.0) else -1.0
+        pnorm = np.sqrt(np.dot(p, p))
+        if rho < 0.25:
+            delta = 0.25 * pnorm
+        elif rho > 0.75 and boundary:
+            delta = min(2.0 * delta, delta_max)
+        if rho > eta:
+            nit += 1
+            status = accept_step(cb, hist_f, hist_g, nit, f, fn, gn, pnorm, xn, gtol, ftol, xtol)
+            x, f, g = xn, fn, gn
+        elif delta <= 1e-15 * max(1.0, np.sqrt(np.dot(x, x))):
+            status = TRCOLLAPSE if ok else NONFINITE
+    return finish(x, f, g, nit, nfev, nhev, status, hist_f, hist_g, nit + 1)
 
 
 def newton_tr(objective, x0, *, args=(), gtol=1e-8, ftol=0.0, xtol=0.0, maxiter=500,
@@ -138,4 +129,4 @@ def newton_tr(objective, x0, *, args=(), gtol=1e-8, ftol=0.0, xtol=0.0, maxiter=
     x = check_length(x, kern.n)
     rest = (o["maxiter"], o["gtol"], o["ftol"], o["xtol"], o["delta0"], o["delta_max"], o["eta"])
     out = drive(_tr_loop, kern, (kern.vg, kern.hessp), x, rest, callback)
-    return Result.from_loop(out, "newton-tr", history)
+    return to_result(out, kern, "newton-tr", history)

@@ -6,7 +6,7 @@ import sympy as sp
 import codegen
 import solvers
 from solvers.linesearch import ARMIJO, FAILED, FAILED_NONFINITE, WOLFE
-from solvers.objective import as_kernels
+from solvers.adapter import as_kernels
 
 
 def _setup(obj, x):

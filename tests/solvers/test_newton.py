@@ -5,7 +5,7 @@ import sympy as sp
 
 import codegen
 import solvers
-from solvers.objective import as_kernels
+from solvers.adapter import as_kernels
 
 
 def test_modified_cholesky_positive_definite_untouched():

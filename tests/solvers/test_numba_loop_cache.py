@@ -1,4 +1,4 @@
-"""solvers.cache: clearing stale Numba cache entries must be safe in every setting."""
+"""solvers.loop_cache: clearing stale Numba cache entries must be safe in every setting."""
 import os
 import pickle
 import subprocess
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from solvers import cache
+from solvers import loop_cache as cache
 
 
 def _stale_dir(tmp_path):
@@ -83,7 +83,7 @@ def test_numba_cache_dir_is_checked_too(monkeypatch, tmp_path):
 def test_concurrent_refreshes_agree(tmp_path):
     d = _stale_dir(tmp_path)
     old = [_entry(d, f"lbfgs._lbfgs_loop-{i}.py311.nbc", age=3600) for i in range(200)]
-    code = f"import solvers.cache as c; c.refresh(dirs=[{str(d)!r}])"
+    code = f"import solvers.loop_cache as c; c.refresh(dirs=[{str(d)!r}])"
     root = os.path.dirname(cache._HERE)
     procs = [subprocess.Popen([sys.executable, "-c", code], cwd=root, stderr=subprocess.PIPE)
              for _ in range(4)]
@@ -111,7 +111,7 @@ from numba.core.dispatcher import Dispatcher
 a, b = sp.symbols("a b")
 obj = codegen.compile((a - 1)**2 + 3 * (b + 2)**2 + a**2 * b**2 / 10, [a, b], order=1)
 res = solvers.minimize(obj, np.array([0.5, 0.5]), method="gd")  # the cheapest loop to compile
-disps = list(solvers.objective._SPECIALIZED.values())
+disps = list(solvers.numba_shims._SPECIALIZED.values())
 for name, mod in list(sys.modules.items()):
     if name.startswith("solvers."):
         disps += [v for v in vars(mod).values() if isinstance(v, Dispatcher)]
@@ -166,4 +166,4 @@ def test_garbage_loop_files_are_removed_at_import(tmp_path):
 def test_fingerprint_covers_every_solver_source():
     names = {os.path.basename(p) for p in cache._sources()}
     assert names == {p.name for p in pathlib.Path(cache._HERE).glob("*.py")}
-    assert {"svm.py", "smo.py", "minimize.py", "objective.py"} <= names
+    assert {"svm.py", "smo.py", "minimize.py", "loop.py"} <= names

@@ -1,10 +1,11 @@
-"""Adapter between codegen's CompiledObjective and the Numba solver loops.
+"""The objective as the solver loops see it: its kernels, arguments, starting point, callback.
 
-The solver loops receive the objective's kernels as Numba *first-class functions*
-(``types.FunctionType``), not as dispatcher objects: a loop typed on a dispatcher is
-specialised (and recompiled) for every objective and cannot be cached on disk, whereas a
-loop typed on a function signature is compiled once per argument *layout* and reused from the
-on-disk cache by every objective with that layout.
+:func:`as_kernels` turns what the user passed (a codegen CompiledObjective, a SymPy expression
+or formula text with ``wrt``, or a Python callable) into :class:`Kernels`: the jit kernels as
+Numba first-class functions (``types.FunctionType``, see :class:`~solvers.numba_shims.KernelRef`),
+the packed arguments and their Numba types. A loop typed on function signatures is compiled
+once per argument *layout* and reused from the on-disk cache by every objective with that
+layout. :func:`as_x0` and :func:`callback_adapter` check and convert the other inputs.
 """
 from __future__ import annotations
 
@@ -15,14 +16,11 @@ import weakref
 import numba
 import numpy as np
 from numba import types
-from numba.core.types import WrapperAddressProtocol
-from numba.extending import overload, typeof_impl
 
+from .numba_shims import KernelCompileError, KernelRef
 from .result import IntermediateResult
-from .termination import CALLBACK
 
-__all__ = ["Kernels", "KernelRef", "as_kernels", "specialize", "batch_args", "ask_stop",
-           "stop_status", "drive", "ObjectiveError", "as_x0", "check_x0", "check_length",
+__all__ = ["Kernels", "as_kernels", "ObjectiveError", "as_x0", "check_x0", "check_length",
            "callback_adapter", "LoopCallback"]
 
 _F8 = np.dtype(np.float64)
@@ -32,110 +30,6 @@ _mat = types.Array(types.float64, 2, "C")
 
 class ObjectiveError(TypeError):
     """The objective is not a compiled objective solvers can drive."""
-
-
-def batch_args(kargs, rows):
-    """Kernel arguments restricted to ``rows`` (data objectives).
-
-    Without data, kargs is ``(p,)`` and is returned unchanged.
-    """
-    if len(kargs) <= 1:
-        return kargs
-    return (kargs[0], rows) + tuple(kargs[2:])
-
-
-@overload(batch_args)
-def _batch_args_impl(kargs, rows):
-    if len(kargs.types) <= 1:
-        return lambda kargs, rows: kargs
-    return lambda kargs, rows: (kargs[0], rows) + kargs[2:]
-
-
-def data_rows(kargs):
-    """The row indices of a data objective's kargs; an empty int64 array without data."""
-    return kargs[1] if len(kargs) > 1 else np.empty(0, dtype=np.int64)
-
-
-@overload(data_rows)
-def _data_rows_impl(kargs):
-    if len(kargs.types) <= 1:
-        return lambda kargs: np.empty(0, dtype=np.int64)
-    return lambda kargs: kargs[1]
-
-
-def ask_stop(cb, k, x, f, gnorm):
-    """True when the Python-loop callback asks to stop; always False in nopython loops."""
-    return cb is not None and bool(cb(k, x, f, gnorm))
-
-
-@overload(ask_stop)
-def _ask_stop_impl(cb, k, x, f, gnorm):
-    if isinstance(cb, (types.NoneType, types.Omitted)) or cb is None:
-        return lambda cb, k, x, f, gnorm: False
-
-
-def stop_status(cb, status, k, x, f, gnorm):
-    """``CALLBACK`` when the Python-loop callback asks to stop, else ``status`` (always
-    ``status`` in nopython loops). The callback runs after every accepted iterate, and its stop
-    wins over a convergence test that held at the same iterate."""
-    return CALLBACK if ask_stop(cb, k, x, f, gnorm) else status
-
-
-@overload(stop_status)
-def _stop_status_impl(cb, status, k, x, f, gnorm):
-    if isinstance(cb, (types.NoneType, types.Omitted)) or cb is None:
-        return lambda cb, status, k, x, f, gnorm: status
-
-
-class KernelRef(WrapperAddressProtocol):
-    """A jit kernel seen by Numba as a first-class function of one fixed signature.
-
-    Passing the dispatcher itself would make Numba look its compiled address up twice per
-    call of the solver loop (~50 us); this reference resolves it once.
-    """
-
-    def __init__(self, dispatcher, ftype):
-        self.dispatcher = dispatcher
-        self.ftype = ftype
-        sig = ftype.signature
-        try:
-            cres = dispatcher.get_compile_result(sig)
-        except Exception as exc:
-            raise ObjectiveError(
-                f"kernel {getattr(dispatcher, '__name__', dispatcher)!r} cannot be compiled for "
-                f"the signature solvers call it with, {sig}: {exc}") from exc
-        if cres.signature.return_type != sig.return_type:
-            raise ObjectiveError(
-                f"kernel {getattr(dispatcher, '__name__', dispatcher)!r} returns "
-                f"{cres.signature.return_type}, solvers need {sig.return_type}")
-        self._addr = cres.library.get_pointer_to_function(cres.fndesc.llvm_cfunc_wrapper_name)
-
-    def __wrapper_address__(self):
-        return self._addr
-
-    def signature(self):
-        return self.ftype.signature
-
-    def __call__(self, *args):
-        return self.dispatcher(*args)
-
-
-@typeof_impl.register(KernelRef)
-def _typeof_kernel_ref(val, c):
-    return val.ftype
-
-
-_SPECIALIZED = {}
-
-
-def specialize(pyfunc, argtypes):
-    """``njit(argtypes, cache=True)(pyfunc)``, made once per (function, argument types)."""
-    key = (pyfunc, argtypes)
-    disp = _SPECIALIZED.get(key)
-    if disp is None:
-        disp = numba.njit(argtypes, cache=True, error_model="numpy")(pyfunc)
-        _SPECIALIZED[key] = disp
-    return disp
 
 
 class Kernels:
@@ -176,7 +70,10 @@ class Kernels:
             if disp is None:
                 raise ObjectiveError(f"the compiled objective has no jit.{name} kernel, "
                                      f"which this method needs")
-            ref = self._refs[name] = KernelRef(disp, ftype)
+            try:
+                ref = self._refs[name] = KernelRef(disp, ftype)
+            except KernelCompileError as exc:
+                raise ObjectiveError(str(exc)) from exc
         return ref
 
     @property
@@ -323,27 +220,3 @@ def check_length(x, n):
 def check_x0(x0, n):
     """:func:`as_x0` with the objective's number of variables ``n``."""
     return check_length(as_x0(x0), n)
-
-
-def drive(pyfunc, kern, funcs, x, rest, callback):
-    """Run a solver loop ``pyfunc(*funcs, kargs, x, *rest, cb)``.
-
-    Without a callback the loop runs as cached nopython code specialised only on argument
-    *types* (kernels as first-class functions), so every objective with the same argument
-    layout shares one compiled loop. With a callback it runs as plain Python calling the same
-    kernels, so the callback sees every iterate.
-    """
-    if not kern.compiled:  # Python callables: nopython code cannot call them
-        out = pyfunc(*funcs, kern.kargs, x, *rest,
-                     None if callback is None else callback_adapter(callback))
-        # the objective's own counts: finite differences cost n + 1 evaluations per gradient
-        return out[:4] + (kern.nfev, kern.njev, kern.nhev) + out[7:]
-    if callback is None:
-        key = (pyfunc, len(funcs))
-        loop = kern._loops.get(key)
-        if loop is None:
-            argtypes = tuple(numba.typeof(v) for v in funcs) + (kern.kargs_type, _vec)
-            argtypes += tuple(numba.typeof(v) for v in rest) + (types.none,)
-            loop = kern._loops[key] = specialize(pyfunc, argtypes)
-        return loop(*funcs, kern.kargs, x, *rest, None)
-    return pyfunc(*funcs, kern.kargs, x, *rest, callback_adapter(callback))
