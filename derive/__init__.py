@@ -34,7 +34,7 @@ from .deadline import DeadlineExceeded
 from .formula import FormulaError, parse_formula
 from .kkt import KKTPoint, KKTSystem, Lagrangian, kkt, lagrangian
 from .smoothness import NotRealError, NotSmoothError
-from .svm import SVMDual, svm_dual
+from .svm_dual import SVMDual, svm_dual
 from .taylor import QuadraticModel, quadratic_model, taylor
 
 __all__ = [

@@ -20,11 +20,8 @@ def gradient(f, wrt):
     >>> gradient(sp.Abs(x), x)
     Matrix([[sign(x)]])
     """
-    wrt = as_wrt(wrt)
-    f = as_scalar(f)
-    r = RealVars([f], wrt)
-    fr = r.fwd(f)
-    return sp.Matrix([r.back(sp.diff(fr, r.fwd(s))) for s in wrt])
+    r, fr, ws = _in_real_vars(f, wrt)
+    return r.back(sp.Matrix([sp.diff(fr, s) for s in ws]))
 
 
 def jacobian(F, wrt):
@@ -61,18 +58,8 @@ def hessian(f, wrt):
     [6*x, 2*y],
     [2*y, 2*x]])
     """
-    wrt = as_wrt(wrt)
-    f = as_scalar(f)
-    r = RealVars([f], wrt)
-    fr = r.fwd(f)
-    ws = [r.fwd(s) for s in wrt]
-    g = [sp.diff(fr, s) for s in ws]
-    n = len(ws)
-    H = sp.zeros(n, n)
-    for i in range(n):
-        for j in range(i, n):
-            H[i, j] = H[j, i] = r.back(sp.diff(g[i], ws[j]))
-    return H
+    r, fr, ws = _in_real_vars(f, wrt)
+    return r.back(_gradient_hessian(fr, ws)[1])
 
 
 def directional_derivative(f, wrt, v):
@@ -91,12 +78,39 @@ def directional_derivative(f, wrt, v):
     return sp.Add(*[gi * vi for gi, vi in zip(g, vs)])
 
 
-def _scalar_derivatives(f, wrt):
-    """(real-vars map, f in real vars, real wrt symbols) for modules that differentiate repeatedly."""
+def _in_real_vars(f, wrt):
+    """``(r, fr, ws)``: the checked scalar ``f`` and variables ``wrt`` in real variables.
+
+    ``r`` is the :class:`~derive._validate.RealVars` map (``r.back`` maps results back),
+    ``fr`` is f and ``ws`` the tuple of variables, both written in the real symbols.
+    """
     wrt = as_wrt(wrt)
     f = as_scalar(f)
     r = RealVars([f], wrt)
     return r, r.fwd(f), tuple(r.fwd(s) for s in wrt)
+
+
+def _gradient_hessian(fr, ws):
+    """The gradient (a list) and the Hessian (a symmetric Matrix) of ``fr`` in the variables ``ws``.
+
+    The one Hessian loop of derive: only the upper triangle is differentiated (from
+    the gradient) and mirrored, so the Hessian is symmetric by construction. ``fr``
+    and ``ws`` are already in real variables (see :func:`_in_real_vars`).
+
+    >>> import sympy as sp
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> _gradient_hessian(x**2 * y, (x, y))
+    ([2*x*y, x**2], Matrix([
+    [2*y, 2*x],
+    [2*x,   0]]))
+    """
+    g = [sp.diff(fr, s) for s in ws]
+    n = len(ws)
+    H = sp.zeros(n, n)
+    for i in range(n):
+        for j in range(i, n):
+            H[i, j] = H[j, i] = sp.diff(g[i], ws[j])
+    return g, H
 
 
 __all__ = ["gradient", "jacobian", "hessian", "directional_derivative"]

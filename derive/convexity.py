@@ -12,8 +12,9 @@ from itertools import combinations
 import numpy as np
 import sympy as sp
 
-from .deadline import OutOfTime, run_limited
-from .calculus import _scalar_derivatives
+from ._validate import InputError
+from .deadline import OutOfTime, check_seconds, run_limited
+from .calculus import _gradient_hessian, _in_real_vars
 
 MAX_MINOR_DIM = 6  # 2**6 - 1 = 63 principal minors
 
@@ -153,13 +154,11 @@ def convexity(f, wrt, samples=40, seed=0, timeout=5.0):
     >>> convexity(sp.Symbol("a") * x**2, x).convex is None
     True
     """
-    r, fr, ws = _scalar_derivatives(f, wrt)
-    n = len(ws)
-    g = [sp.diff(fr, s) for s in ws]
-    H = sp.zeros(n, n)
-    for i in range(n):
-        for j in range(i, n):
-            H[i, j] = H[j, i] = sp.diff(g[i], ws[j])
+    r, fr, ws = _in_real_vars(f, wrt)
+    check_seconds(timeout, "timeout", zero_ok=True)
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 0:
+        raise InputError(f"samples must be a non-negative int, got {samples!r}")
+    H = _gradient_hessian(fr, ws)[1]
     back = lambda d: {r.back(k): v for k, v in d.items()}  # noqa: E731
     params = H.free_symbols - set(ws)
 

@@ -7,7 +7,7 @@ from sympy.matrices.exceptions import MatrixError
 
 from ._solve import SYMBOLIC_SECONDS, solve_system
 from ._validate import InputError, depends_on
-from .calculus import _scalar_derivatives
+from .calculus import _gradient_hessian, _in_real_vars
 from .deadline import Deadline, OutOfTime, check_seconds, run_limited
 from .smoothness import NotSmoothError, branch, describe, kink_atoms, kink_equations
 
@@ -134,7 +134,7 @@ def critical_points(f, wrt, timeout=30.0, numeric=True, symbolic_timeout=SYMBOLI
     """
     deadline = Deadline(timeout, "critical_points")
     check_seconds(symbolic_timeout, "symbolic_timeout", zero_ok=True)
-    r, fr, ws = _scalar_derivatives(f, wrt)
+    r, fr, ws = _in_real_vars(f, wrt)
     if not depends_on([fr], ws):
         raise InputError(f"f = {r.back(fr)} does not depend on {[r.back(s) for s in ws]}: every point is critical")
     kinks = kink_atoms(fr, ws)
@@ -158,19 +158,9 @@ def critical_points(f, wrt, timeout=30.0, numeric=True, symbolic_timeout=SYMBOLI
     ) for p in points]
 
 
-def _hessian(fr, ws):
-    g = [sp.diff(fr, s) for s in ws]
-    n = len(ws)
-    H = sp.zeros(n, n)
-    for i in range(n):
-        for j in range(i, n):
-            H[i, j] = H[j, i] = sp.diff(g[i], ws[j])
-    return g, H
-
-
 def _smooth_points(fr, ws, deadline, numeric, symbolic_timeout):
     """Critical points of a smooth f (in real variables, not mapped back)."""
-    g, H = _hessian(fr, ws)
+    g, H = _gradient_hessian(fr, ws)
     budget = min(symbolic_timeout, deadline.remaining() / 2)
     sols, exact = solve_system(g, ws, deadline=deadline, symbolic_seconds=budget, numeric=numeric)
     out = []

@@ -122,7 +122,7 @@ def _transform(name, e):
     return {"cancel": sp.cancel, "factor": sp.factor, "simplify": sp.simplify}[name](e)
 
 
-def _values(at, r, gr, ws):
+def _values(at, r, gr):
     """Numeric value of every input and node, in evaluation order."""
     if not isinstance(at, Mapping):
         raise InputError(f"at must be a mapping {{symbol: number}}, got {type(at).__name__}")
@@ -170,6 +170,121 @@ def _decompose(expr, wrt):
     return graph, out
 
 
+def _checked_graph(graph, wrt, output):
+    """``(nodes, output)``: the user's graph checked (or an expression split into nodes)."""
+    if not isinstance(graph, Mapping):
+        return _decompose(as_expr(graph, "graph"), wrt)
+    g = {}
+    for i, (k, v) in enumerate(graph.items()):
+        if not isinstance(k, sp.Symbol):
+            raise InputError(f"graph node {i} is named {k!r}, not a sympy Symbol")
+        if k in wrt:
+            raise InputError(f"graph node {k} is also a variable in wrt; use a different name")
+        g[k] = as_expr(v, f"graph[{k}]")
+    if not g:
+        raise InputError("graph is empty: give at least one node")
+    names = list(g)
+    for i, k in enumerate(names):
+        later = g[k].free_symbols & set(names[i:])
+        if later:
+            raise InputError(
+                f"node {k} = {g[k]} uses {sorted(map(str, later))}, defined at or after it; "
+                "list nodes in evaluation order"
+            )
+    out = output if output is not None else names[-1]
+    if out not in g:
+        raise InputError(f"output {out} is not a node of the graph {names}")
+    return g, out
+
+
+@dataclass
+class _Graph:
+    """The graph in real variables (see :class:`~derive._validate.RealVars`), with what both passes read.
+
+    ``dep`` holds the variables and the nodes that depend on them (through earlier
+    nodes), ``parents[k]`` the earlier nodes and variables node k uses that are in
+    ``dep``, ``vals`` the numeric value of every node (None without ``at``).
+    """
+
+    r: RealVars
+    nodes: dict
+    ws: list
+    out: sp.Symbol
+    vals: dict = None
+    dep: set = field(default_factory=set)
+    parents: dict = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, g, out, wrt, at):
+        r = RealVars(list(g.values()) + list(g), wrt)
+        gr = {r.fwd(k): r.fwd(v) for k, v in g.items()}
+        G = cls(r, gr, [r.fwd(s) for s in wrt], r.fwd(out))
+        G.vals = _values(at, r, gr) if at is not None else None
+        G.dep = set(G.ws)
+        for k in gr:
+            if gr[k].free_symbols & G.dep:
+                G.dep.add(k)
+        order = list(gr)
+        G.parents = {k: [p for p in order[: order.index(k)] + G.ws
+                         if p in gr[k].free_symbols and p in G.dep] for k in order}
+        return G
+
+    def numeric(self, e):
+        """The value of ``e`` at ``at`` in the user's symbols (None without ``at``)."""
+        return None if self.vals is None else self.r.back(e.xreplace(self.vals).evalf())
+
+    def expanded(self, e):
+        """``e`` with every node replaced by its expression in the inputs."""
+        for k in reversed(list(self.nodes)):
+            e = e.xreplace({k: self.nodes[k]})
+        return e
+
+
+def _forward(G):
+    """The local derivatives d node / d parent of every node that depends on wrt, and their steps."""
+    back = G.r.back
+    local, steps = {}, []
+    for k, e in G.nodes.items():
+        if k not in G.dep:
+            continue
+        # the textbook form of a local derivative is the raw one; tidy only when it is long
+        local[k] = {}
+        for p in G.parents[k]:
+            d = sp.diff(e, p).xreplace({e: k})
+            local[k][p] = _tidy(d) if sp.count_ops(d) > 40 else d
+        steps.append(Step(
+            "forward", back(k), back(e), {back(p): back(d) for p, d in local[k].items()},
+            value=G.numeric(k),
+            local_values=None if G.vals is None else {back(p): G.numeric(d) for p, d in local[k].items()},
+        ))
+    return local, steps
+
+
+def _backward(G, local):
+    """Adjoints d out / d node from the output down to wrt, and their steps.
+
+    The adjoint of a node is the sum over its children of adjoint(child) * local(child, node).
+    """
+    back = G.r.back
+    adj = {G.out: sp.S.One}
+    steps = [Step("backward", back(G.out), adjoint=sp.S.One, output=back(G.out))]
+    names = list(G.nodes)
+    order = names[: names.index(G.out) + 1]
+    targets = [k for k in reversed(order) if k in G.dep and k != G.out] + G.ws
+    for k in targets:
+        terms = [(c, adj[c], local[c][k]) for c in reversed(order) if c in adj and c in local and k in local[c]]
+        if not terms:
+            adj[k] = sp.S.Zero
+            continue
+        raw = sp.Add(*[a * d for _, a, d in terms])
+        adj[k] = raw if len(terms) == 1 and terms[0][1] == 1 else _tidy(raw)
+        steps.append(Step(
+            "backward", back(k), terms=tuple((back(c), back(a), back(d)) for c, a, d in terms),
+            adjoint=back(adj[k]), output=back(G.out), grad=G.numeric(adj[k]),
+        ))
+    return adj, steps
+
+
 def explain(graph, wrt, output=None, at=None):
     """The chain-rule derivation of d(output)/d(wrt) for a graph or a composed expression.
 
@@ -198,89 +313,14 @@ def explain(graph, wrt, output=None, at=None):
     """
     single = isinstance(wrt, sp.Symbol)
     wrt = as_wrt(wrt)
-    if isinstance(graph, Mapping):
-        g = {}
-        for i, (k, v) in enumerate(graph.items()):
-            if not isinstance(k, sp.Symbol):
-                raise InputError(f"graph node {i} is named {k!r}, not a sympy Symbol")
-            if k in wrt:
-                raise InputError(f"graph node {k} is also a variable in wrt; use a different name")
-            g[k] = as_expr(v, f"graph[{k}]")
-        if not g:
-            raise InputError("graph is empty: give at least one node")
-        names = list(g)
-        for i, k in enumerate(names):
-            later = g[k].free_symbols & set(names[i:])
-            if later:
-                raise InputError(
-                    f"node {k} = {g[k]} uses {sorted(map(str, later))}, defined at or after it; "
-                    "list nodes in evaluation order"
-                )
-        out = output if output is not None else names[-1]
-        if out not in g:
-            raise InputError(f"output {out} is not a node of the graph {names}")
-    else:
-        expr = as_expr(graph, "graph")
-        g, out = _decompose(expr, wrt)
-    nodes = list(g)
-
-    r = RealVars(list(g.values()) + nodes, wrt)
-    gr = {r.fwd(k): r.fwd(v) for k, v in g.items()}
-    ws = [r.fwd(s) for s in wrt]
-    rnodes = list(gr)
-    rout = r.fwd(out)
-
-    vals = _values(at, r, gr, ws) if at is not None else None
-    numeric = (lambda e: r.back(e.xreplace(vals).evalf())) if vals is not None else (lambda e: None)  # noqa: E731
-
-    # which nodes depend on wrt (through earlier nodes)
-    dep = set(ws)
-    for k in rnodes:
-        if gr[k].free_symbols & dep:
-            dep.add(k)
-    parents = {k: [p for p in rnodes[: rnodes.index(k)] + ws if p in gr[k].free_symbols and p in dep]
-               for k in rnodes}
-    local = {}
-    forward = []
-    for k in rnodes:
-        if k not in dep:
-            continue
-        # the textbook form of a local derivative is the raw one; tidy only when it is long
-        local[k] = {}
-        for p in parents[k]:
-            d = sp.diff(gr[k], p).xreplace({gr[k]: k})
-            local[k][p] = _tidy(d) if sp.count_ops(d) > 40 else d
-        forward.append(Step(
-            "forward", r.back(k), r.back(gr[k]), {r.back(p): r.back(d) for p, d in local[k].items()},
-            value=numeric(k),
-            local_values=None if vals is None else {r.back(p): numeric(d) for p, d in local[k].items()},
-        ))
-
-    # backward pass: adjoint of a node = sum over children of adjoint(child) * local(child, node)
-    adj = {rout: sp.S.One}
-    backward = [Step("backward", r.back(rout), adjoint=sp.S.One, output=r.back(rout))]
-    order = rnodes[: rnodes.index(rout) + 1]
-    targets = [k for k in reversed(order) if k in dep and k != rout] + ws
-    for k in targets:
-        terms = [(c, adj[c], local[c][k]) for c in reversed(order) if c in adj and c in local and k in local[c]]
-        if not terms:
-            adj[k] = sp.S.Zero
-            continue
-        raw = sp.Add(*[a * d for _, a, d in terms])
-        adj[k] = raw if len(terms) == 1 and terms[0][1] == 1 else _tidy(raw)
-        backward.append(Step(
-            "backward", r.back(k), terms=tuple((r.back(c), r.back(a), r.back(d)) for c, a, d in terms),
-            adjoint=r.back(adj[k]), output=r.back(rout), grad=numeric(adj[k]),
-        ))
-
-    def expand_nodes(e):
-        for k in reversed(rnodes):
-            e = e.xreplace({k: gr[k]})
-        return e
-
-    results = [r.back(_tidy(expand_nodes(adj.get(w, sp.S.Zero)))) for w in ws]
-    result = results[0] if single else sp.Matrix(results)
+    g, out = _checked_graph(graph, wrt, output)
+    G = _Graph.build(g, out, wrt, at)
+    local, forward = _forward(G)
+    adj, backward = _backward(G, local)
+    back = G.r.back
+    results = [back(_tidy(G.expanded(adj.get(w, sp.S.Zero)))) for w in G.ws]
     return Explanation(
-        graph={r.back(k): r.back(v) for k, v in gr.items()},
-        output=r.back(rout), wrt=wrt, steps=tuple(forward + backward), result=result,
+        graph={back(k): back(v) for k, v in G.nodes.items()},
+        output=back(G.out), wrt=wrt, steps=tuple(forward + backward),
+        result=results[0] if single else sp.Matrix(results),
     )

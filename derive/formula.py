@@ -227,12 +227,12 @@ class _Reader:
             factors = []
             while isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)):
                 right = self.read(node.right, depth)
-                factors.append(right if isinstance(node.op, ast.Mult) else self.power(node, right, sp.Integer(-1)))
+                factors.append(right if isinstance(node.op, ast.Mult) else self.power(right, sp.Integer(-1)))
                 node = node.left
             factors.append(self.read(node, depth))
             return sp.Mul(*reversed(factors))
         if op is ast.Pow:
-            return self.power(node, self.read(node.left, depth), self.read(node.right, depth))
+            return self.power(self.read(node.left, depth), self.read(node.right, depth))
         if op is ast.FloorDiv:
             return sp.floor(self.read(node.left, depth) / self.read(node.right, depth))
         if op is ast.Mod:
@@ -241,7 +241,7 @@ class _Reader:
                   ast.RShift: ">>"}.get(op, op.__name__)
         self.fail(node, f"operator '{symbol}'")
 
-    def power(self, node, base, exp):
+    def power(self, base, exp):
         # An exact power of exact numbers is evaluated on the spot: refuse one whose
         # result would have more than MAX_BITS bits instead of computing it.
         if base.is_Rational and exp.is_Rational and base not in (0, 1, -1):

@@ -203,16 +203,7 @@ class KKTSystem:
             )
         r = RealVars([L.expr], self.wrt)
         xs = [r.fwd(s) for s in self.wrt]
-        for name, exprs in (("f", [L.f]), ("eq", L.eq), ("ineq", L.ineq)):
-            for i, e in enumerate(exprs):
-                atoms = kink_atoms(r.fwd(e), xs)
-                if atoms:
-                    label = name if name == "f" else f"{name}[{i}]"
-                    raise NotSmoothError(
-                        f"kkt().solve() needs twice differentiable f and constraints, but in {label} = {e}, "
-                        f"{describe(r.back(atoms[0]))}; rewrite it smoothly (e.g. minimise t with "
-                        "u <= t and -u <= t instead of |u|)"
-                    )
+        _refuse_kinks(L, r, xs)
         Lr = r.fwd(L.expr)
         grad = [sp.diff(Lr, s) for s in xs]
         g = [r.fwd(e) for e in L.eq]
@@ -243,7 +234,7 @@ class KKTSystem:
         val = lambda e: sp.sympify(e, strict=True).subs(full)  # noqa: E731
         undecided = []
         for j in A:  # dual feasibility of the active multipliers
-            ok = _holds(val(L.mu[j]), exact, nonneg=True)
+            ok = _nonnegative(val(L.mu[j]), exact)
             if ok is False:
                 return None
             if ok is None:
@@ -251,7 +242,7 @@ class KKTSystem:
         for j in range(len(h)):  # primal feasibility of the inactive inequalities
             if j in A:
                 continue
-            ok = _holds(-val(h[j]), exact, nonneg=True)
+            ok = _nonnegative(-val(h[j]), exact)
             if ok is False:
                 return None
             if ok is None:
@@ -273,6 +264,20 @@ class KKTSystem:
             active=tuple(A),
             conditions=tuple(r.back(c) for c in undecided),
         )
+
+
+def _refuse_kinks(L, r, xs):
+    """Raise NotSmoothError naming the first kink of f or a constraint (``xs``: real variables)."""
+    for name, exprs in (("f", [L.f]), ("eq", L.eq), ("ineq", L.ineq)):
+        for i, e in enumerate(exprs):
+            atoms = kink_atoms(r.fwd(e), xs)
+            if atoms:
+                label = name if name == "f" else f"{name}[{i}]"
+                raise NotSmoothError(
+                    f"kkt().solve() needs twice differentiable f and constraints, but in {label} = {e}, "
+                    f"{describe(r.back(atoms[0]))}; rewrite it smoothly (e.g. minimise t with "
+                    "u <= t and -u <= t instead of |u|)"
+                )
 
 
 def _feasible_multipliers(conditions, multipliers):
@@ -305,7 +310,7 @@ def _feasible_multipliers(conditions, multipliers):
     return {p: choice.get(p, sp.S.Zero) for p in params}
 
 
-def _holds(v, exact, nonneg=True, tol=1e-9):
+def _nonnegative(v, exact, tol=1e-9):
     """Whether v >= 0: True, False or None (undecided); numeric points get a tolerance."""
     if not exact:
         try:
@@ -328,18 +333,17 @@ def _holds(v, exact, nonneg=True, tol=1e-9):
 def _same(p, q):
     """Same primal point: degenerate multipliers give one point several multiplier choices,
     and the first found (from the smallest active set) is kept."""
-    for a, b in ((p.x, q.x),):
-        for k in a:
-            d = a[k] - b[k]
-            if p.exact and q.exact:
-                if sp.simplify(d) != 0:
+    for k in p.x:
+        d = p.x[k] - q.x[k]
+        if p.exact and q.exact:
+            if sp.simplify(d) != 0:
+                return False
+        else:
+            try:
+                if abs(complex(d)) > 1e-8:
                     return False
-            else:
-                try:
-                    if abs(complex(d)) > 1e-8:
-                        return False
-                except TypeError:
-                    return False
+            except TypeError:
+                return False
     return True
 
 

@@ -64,16 +64,6 @@ def describe(atom):
     return f"{atom} {verb} where {where}"
 
 
-def require_smooth(exprs, wrt, what, back=lambda e: e):
-    """Raise :class:`NotSmoothError` naming the first kink in ``exprs`` (``back`` maps symbols back)."""
-    for e in exprs:
-        atoms = kink_atoms(e, wrt)
-        if atoms:
-            raise NotSmoothError(
-                f"{what} needs twice differentiable functions, but {describe(back(atoms[0]))}"
-            )
-
-
 def _branch_values(atom, subs):
     """The values ``atom`` takes just beside its kink at the point ``subs`` (None: no kink there)."""
     def at(e):

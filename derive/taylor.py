@@ -6,7 +6,7 @@ from math import factorial
 import sympy as sp
 
 from ._validate import InputError, as_point
-from .calculus import _scalar_derivatives
+from .calculus import _gradient_hessian, _in_real_vars
 from .smoothness import NotRealError, NotSmoothError, describe, jump_at, kinks_at
 
 #: the largest Taylor order: the number of terms grows like order**n / n!, and already
@@ -70,7 +70,7 @@ def taylor(f, wrt, at, order=2):
             f"order = {order} is above the cap of {MAX_ORDER}: the polynomial would need "
             f"{order + 1} or more derivatives, and would take minutes to build and pages to print"
         )
-    r, fr, ws = _scalar_derivatives(f, wrt)
+    r, fr, ws = _in_real_vars(f, wrt)
     point = r.fwd(as_point(at, [r.back(s) for s in ws]))
     subs = dict(zip(ws, point))
     n = len(ws)
@@ -155,16 +155,15 @@ def quadratic_model(f, wrt, at):
     >>> list(q.newton_step())
     [-1/3, -1]
     """
-    r, fr, ws = _scalar_derivatives(f, wrt)
+    r, fr, ws = _in_real_vars(f, wrt)
     user_wrt = tuple(r.back(s) for s in ws)
     point = r.fwd(as_point(at, user_wrt))
     subs = dict(zip(ws, point))
-    g = [sp.diff(fr, s) for s in ws]
+    g, H = _gradient_hessian(fr, ws)
     n = len(ws)
-    H = sp.zeros(n, n)
     for i in range(n):
         for j in range(i, n):
-            H[i, j] = H[j, i] = _at_point(sp.diff(g[i], ws[j]), subs, "the Hessian", fr, r)
+            H[i, j] = H[j, i] = _at_point(H[i, j], subs, "the Hessian", fr, r)
     return QuadraticModel(
         wrt=user_wrt,
         at=r.back(point),

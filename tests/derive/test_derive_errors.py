@@ -35,6 +35,8 @@ CASES = [
     ("critical symbolic_timeout", lambda: derive.critical_points(x**2, x, symbolic_timeout=-1),
      "symbolic_timeout"),
     ("deadline nan", lambda: Deadline(float("nan"), "f"), "timeout"),
+    ("convexity timeout", lambda: derive.convexity(x**2, x, timeout="5"), "timeout"),
+    ("convexity samples", lambda: derive.convexity(x**2, x, samples=2.5), "samples"),
     ("kkt independent", lambda: derive.kkt(a, [x]), "does not depend"),
     ("kkt bool constraint", lambda: derive.kkt(x**2, x, eq=[True]), "eq[0] is True"),
     ("kkt relation kind", lambda: derive.kkt(x**2, x, eq=[x <= 1]), "inequality"),
