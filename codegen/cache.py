@@ -187,6 +187,11 @@ def write_atomic(path, text):
 
     Readers see the old file or the new one, never a part; on any error the temporary file
     is removed, the target is untouched and the error propagates.
+
+    >>> import os, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> write_atomic(os.path.join(d, "k.py"), "A = 1"); os.listdir(d)
+    ['k.py']
     """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=path.suffix, dir=path.parent)
