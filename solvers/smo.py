@@ -28,488 +28,549 @@ so that positions [0, A) are the active ones, and cached rows are swapped with
 them; the data X never moves (``orig`` maps positions to rows of X, and the
 kernel-row function reads X through it).
 
+The solver's state lives in three small NamedTuples of arrays (Numba types them
+as plain structs, so they cost nothing in the loop and the solver stays in
+Numba's on-disk cache): ``_Kernel`` (the data and the compiled row function),
+``_Vars`` (the per-position variables) and ``_RowCache`` (the kernel rows). The
+loop in ``_smo_impl`` is made of the named steps below it: select the working
+set, update the pair, update the gradient, shrink / reconstruct the gradient,
+compute the bias.
+
 >>> import numpy as np
 >>> from codegen.kernels import standard_kernel
 >>> X = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0], [3.0, 1.0]])
 >>> y = np.array([-1.0, -1.0, 1.0, 1.0])
 >>> r = smo_solve(X, y, standard_kernel("linear"), np.zeros(2), C=10.0, tol=1e-8)
 >>> r.status, r.alpha.round(6).tolist(), round(r.b, 6), round(r.obj, 6)
-(0, [0.0, 1.0, 1.0, 0.0], -1.0, 1.0)
+(<Status.CONVERGED_GTOL: 0>, [0.0, 1.0, 1.0, 0.0], -1.0, 1.0)
 """
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, types
 
-from codegen.kernels import ROW_SIGNATURE
+from .result import Status
+from .termination import GTOL, MAXITER
 
 __all__ = ["SMOResult", "smo_solve", "STATUS_MESSAGES"]
 
 _LOWER, _UPPER, _FREE = 0, 1, 2
 _TAU = 1e-12          # curvature floor for non-PSD / duplicate-point pairs (Fan et al. 2005)
 
+# m(a) - M(a) is the largest violation of the dual's projected-gradient optimality
+# conditions, so the SMO stopping test is the gradient test of solvers.result.Status.
 STATUS_MESSAGES = {
-    0: "converged: maximal KKT violation m(a) - M(a) <= tol",
-    1: "stopped at max_iter before the KKT violation reached tol",
+    Status.CONVERGED_GTOL: "converged: maximal KKT violation m(a) - M(a) <= tol",
+    Status.MAX_ITERATIONS: "stopped at max_iter before the KKT violation reached tol",
 }
-
-_KernelRow = types.FunctionType(ROW_SIGNATURE)
 
 
 @dataclass
 class SMOResult:
     """Solution of the SVM dual. ``alpha`` (>= 0), bias ``b`` (f(x) = sum y_i a_i K + b),
     ``obj``: the dual objective e^T a - 1/2 a^T Q a (maximised), ``n_iter``, ``status``
-    (see STATUS_MESSAGES), ``message``, ``kkt_violation`` m(a) - M(a) at exit,
-    ``gradient`` (G = Q a - e), ``kernel_evaluations``."""
+    (a :class:`solvers.result.Status`: CONVERGED_GTOL or MAX_ITERATIONS, see
+    STATUS_MESSAGES), ``message``, ``kkt_violation`` m(a) - M(a) at exit, ``gradient``
+    (G = Q a - e), ``kernel_evaluations``."""
     alpha: np.ndarray
     b: float
     obj: float
     n_iter: int
-    status: int
+    status: Status
     message: str
     kkt_violation: float
     gradient: np.ndarray
     kernel_evaluations: int
 
 
+# ------------------------------------------------------ the solver's state ----
+# NamedTuples of arrays: Numba passes them as structs of array pointers (nothing is
+# copied), they need no compile of their own and they keep the solver cacheable on disk.
+
+class _Kernel(NamedTuple):
+    """The data, never permuted, and the compiled row function (``codegen.kernels``'
+    ROW_SIGNATURE): row(X, sqn, params, i, idx, start, stop, out)."""
+    X: np.ndarray
+    sqn: np.ndarray      # squared norms of the rows of X (inner-product kernels)
+    params: np.ndarray
+    row: object
+
+
+class _Vars(NamedTuple):
+    """The variables in position space: shrinking permutes every array together.
+
+    The solver keeps the signed gradient g = y * G (G = Q a - e), so that updates need
+    no sign flips: g += c_i K_i + c_j K_j."""
+    orig: np.ndarray     # the row of X at each position
+    y: np.ndarray
+    C: np.ndarray        # per-variable upper bounds
+    QD: np.ndarray       # Q_tt = K(x_t, x_t)
+    alpha: np.ndarray
+    g: np.ndarray
+    gbar: np.ndarray     # y * G_bar, G_bar = sum over a_s = C_s of C_s Q[:, s]
+    status: np.ndarray   # _LOWER, _UPPER or _FREE
+    up_pen: np.ndarray   # 0 when t is in I_up = {t: y_t a_t may grow}, else -inf
+    low_pen: np.ndarray  # the same for I_low
+
+
+class _RowCache(NamedTuple):
+    """Kernel rows in position space (libsvm's layout), least recently used evicted first:
+    slot s holds the row of position slot_pos[s], valid on positions [0, slot_len[s])."""
+    rows: np.ndarray     # (n_slots, l) float32, as libsvm's Qfloat
+    slot_of: np.ndarray  # slot of each position, -1 for none
+    slot_pos: np.ndarray
+    slot_len: np.ndarray
+    stamp: np.ndarray    # time of last use; -1 for a slot never used
+    ctr: np.ndarray      # (clock, kernel evaluations)
+    swaps: np.ndarray    # scratch: the position swaps (p, q) of one shrinking pass
+
+
+class _Outcome(NamedTuple):
+    """What the compiled solver returns, alpha and gradient in the caller's order."""
+    alpha: np.ndarray
+    gradient: np.ndarray
+    b: float
+    obj: float
+    n_iter: int
+    status: int
+    kkt_violation: float
+    kernel_evaluations: int
+
+
+@njit(cache=True)
+def _new_vars(y, C, QD):
+    l = y.shape[0]
+    v = _Vars(np.arange(l), y.copy(), C.copy(), QD.copy(), np.zeros(l), -y.copy(),
+              np.zeros(l), np.zeros(l, np.int8), np.zeros(l), np.zeros(l))
+    for t in range(l):
+        v.status[t], v.up_pen[t], v.low_pen[t] = _bound_status(v.alpha[t], v.C[t], v.y[t])
+    return v
+
+
+@njit(cache=True)
+def _new_row_cache(l, n_slots):
+    return _RowCache(np.empty((n_slots, l), np.float32), -np.ones(l, np.int64),
+                     -np.ones(n_slots, np.int64), np.zeros(n_slots, np.int64),
+                     -np.ones(n_slots, np.int64), np.zeros(2, np.int64),
+                     np.empty((l // 2 + 1, 2), np.int64))   # a pass moves a position once
+
+
+# The steps run once or more per iteration are inlined at Numba IR level: at small
+# active sets a call is a visible part of an iteration. An inlined function takes a
+# reference to every array of the tuples it is passed, and Numba's reference-count
+# pruning removes those only when the function calls nothing that is not inlined; so
+# the inlined steps are leaves, and the rare paths that call (a kernel-row cache miss,
+# the gbar update) are functions of their own (measured: 30% per iteration otherwise).
+
 @njit(cache=True, inline='always')
-def _set_status(t, Cv, y, alpha, status, up_pen, low_pen):
-    """Bound status of variable t and its membership penalties: up_pen[t] = 0 if
-    t is in I_up = {t: y_t a_t may grow} else -inf; low_pen likewise for I_low."""
-    a = alpha[t]
-    if a >= Cv[t]:
-        st = _UPPER
-    elif a <= 0.0:
-        st = _LOWER
-    else:
-        st = _FREE
-    status[t] = st
-    up_pen[t] = 0.0
-    low_pen[t] = 0.0
-    if st == _UPPER:
-        if y[t] > 0.0:
-            up_pen[t] = -np.inf
-        else:
-            low_pen[t] = -np.inf
-    elif st == _LOWER:
-        if y[t] > 0.0:
-            low_pen[t] = -np.inf
-        else:
-            up_pen[t] = -np.inf
+def _bound_status(a, C, y):
+    """(status, up_pen, low_pen) of a variable at a in [0, C] with label y: up_pen is 0
+    when y a may grow (I_up), else -inf; low_pen likewise for I_low."""
+    if a >= C:
+        if y > 0.0:
+            return _UPPER, -np.inf, 0.0
+        return _UPPER, 0.0, -np.inf
+    if a <= 0.0:
+        if y > 0.0:
+            return _LOWER, 0.0, -np.inf
+        return _LOWER, -np.inf, 0.0
+    return _FREE, 0.0, 0.0
 
 
-# Helpers called once or more per SMO iteration are inlined at Numba IR level: at
-# small active sets the call overhead is a visible part of an iteration.
-
-# The kernel-row cache, in the solver's position space (libsvm's layout): slot s
-# holds the row of the variable at position slot_pos[s], valid on positions
-# [0, slot_len[s]). ctr = (LRU clock, kernel evaluations).
+# ------------------------------------------------------------ kernel rows ----
 
 @njit(cache=True, inline='always')
-def _get_row(p, length, X, sqn, params, krow, orig, rows, slot_of, slot_pos, slot_len,
-             stamp, ctr):
+def _get_row(kern, rc, orig, p, length):
     """Slot holding the kernel row of position p, valid on positions [0, length)."""
-    ctr[0] += 1
-    s = slot_of[p]
-    if s < 0:
-        # evict the least recently used slot (unused slots carry stamp -1)
-        s = 0
-        best = stamp[0]
-        for t in range(1, stamp.shape[0]):
-            if stamp[t] < best:
-                best = stamp[t]
-                s = t
-        if slot_pos[s] >= 0:
-            slot_of[slot_pos[s]] = -1
-        slot_pos[s] = p
-        slot_of[p] = s
-        slot_len[s] = 0
-    stamp[s] = ctr[0]
-    have = slot_len[s]
-    if have < length:
-        krow(X, sqn, params, orig[p], orig, have, length, rows[s])
-        ctr[1] += length - have
-        slot_len[s] = length
+    rc.ctr[0] += 1
+    s = rc.slot_of[p]
+    if s < 0 or rc.slot_len[s] < length:
+        s = _fill_row(kern, rc, orig, p, length)
+    rc.stamp[s] = rc.ctr[0]
     return s
 
 
 @njit(cache=True)
-def _swap_variables(p, q, orig, y, Cv, alpha, g, gbar, status, up_pen, low_pen, QD, slot_of,
-                    slot_pos):
-    """Exchange positions p < q of every per-variable array (cached rows: _swap_rows)."""
-    orig[p], orig[q] = orig[q], orig[p]
-    y[p], y[q] = y[q], y[p]
-    Cv[p], Cv[q] = Cv[q], Cv[p]
-    alpha[p], alpha[q] = alpha[q], alpha[p]
-    g[p], g[q] = g[q], g[p]
-    gbar[p], gbar[q] = gbar[q], gbar[p]
-    status[p], status[q] = status[q], status[p]
-    up_pen[p], up_pen[q] = up_pen[q], up_pen[p]
-    low_pen[p], low_pen[q] = low_pen[q], low_pen[p]
-    QD[p], QD[q] = QD[q], QD[p]
-    sp_, sq_ = slot_of[p], slot_of[q]
-    slot_of[p], slot_of[q] = sq_, sp_
-    if sq_ >= 0:
-        slot_pos[sq_] = p
-    if sp_ >= 0:
-        slot_pos[sp_] = q
+def _fill_row(kern, rc, orig, p, length):
+    """A cache miss: the row of p computed into its slot (the least recently used one
+    if p has none; unused slots carry stamp -1)."""
+    s = rc.slot_of[p]
+    if s < 0:
+        s = 0
+        best = rc.stamp[0]
+        for t in range(1, rc.stamp.shape[0]):
+            if rc.stamp[t] < best:
+                best = rc.stamp[t]
+                s = t
+        if rc.slot_pos[s] >= 0:
+            rc.slot_of[rc.slot_pos[s]] = -1
+        rc.slot_pos[s] = p
+        rc.slot_of[p] = s
+        rc.slot_len[s] = 0
+    have = rc.slot_len[s]
+    kern.row(kern.X, kern.sqn, kern.params, orig[p], orig, have, length, rc.rows[s])
+    rc.ctr[1] += length - have
+    rc.slot_len[s] = length
+    return s
 
 
 @njit(cache=True)
-def _swap_rows(swaps, n_swaps, rows, slot_len):
+def _swap_positions(v, rc, p, q):
+    """Exchange positions p < q of every per-variable array (cached rows: _swap_rows)."""
+    for a in (v.y, v.C, v.QD, v.alpha, v.g, v.gbar, v.up_pen, v.low_pen):
+        a[p], a[q] = a[q], a[p]
+    v.orig[p], v.orig[q] = v.orig[q], v.orig[p]
+    v.status[p], v.status[q] = v.status[q], v.status[p]
+    sp_, sq_ = rc.slot_of[p], rc.slot_of[q]
+    rc.slot_of[p], rc.slot_of[q] = sq_, sp_
+    if sq_ >= 0:
+        rc.slot_pos[sq_] = p
+    if sp_ >= 0:
+        rc.slot_pos[sp_] = q
+
+
+@njit(cache=True)
+def _swap_rows(rc, n_swaps):
     """Apply the position swaps (p, q), p < q, of one shrinking pass to every cached row.
 
     Row by row rather than swap by swap: each row's entries are touched while it is
     in the CPU cache (libsvm swaps one pair in all rows at a time)."""
-    for s in range(slot_len.shape[0]):
-        n = slot_len[s]
+    for s in range(rc.slot_len.shape[0]):
+        n = rc.slot_len[s]
         for k in range(n_swaps):
-            p = swaps[k, 0]
+            p = rc.swaps[k, 0]
             if n <= p:
                 break     # p only grows along a pass
-            q = swaps[k, 1]
+            q = rc.swaps[k, 1]
             if n > q:
-                rows[s, p], rows[s, q] = rows[s, q], rows[s, p]
+                rc.rows[s, p], rc.rows[s, q] = rc.rows[s, q], rc.rows[s, p]
             else:
                 n = p     # entry p is gone; [0, p) is still valid
-        slot_len[s] = n
+        rc.slot_len[s] = n
 
+
+# ------------------------------------------------------ working-set selection ----
 
 @njit(cache=True, inline='always')
-def _max_up(A, g, up_pen):
+def _max_up(v, A):
     """m(a) = max_{I_up} -y_t G_t over the active set, and its argmax (-1 if I_up is empty)."""
     gmax = -np.inf
     imax = -1
     for t in range(A):
-        v = up_pen[t] - g[t]
-        if v >= gmax:
-            gmax = v
-            imax = t
-    if gmax == -np.inf:
-        imax = -1
-    return gmax, imax
-
-
-@njit(cache=True, inline='always')
-def _select_j(A, gmax, imax, g, low_pen, QD, rows, si):
-    """Second half of WSS 3 (Fan, Chen & Lin 2005): j minimising -b_ij^2 / a_ij over
-    I_low with b_ij = m(a) + y_j G_j > 0. Returns (j or -1, -M(a))."""
-    gmax2 = -np.inf      # -M(a) = max_{I_low} y_t G_t
-    jmin = -1
-    best = np.inf
-    qi = QD[imax]
-    for t in range(A):
-        yg = g[t] + low_pen[t]
-        if yg >= gmax2:
-            gmax2 = yg
-        b = gmax + yg
-        if b > 0.0:
-            a = qi + QD[t] - 2.0 * rows[si, t]
-            if a <= 0.0:
-                a = _TAU
-            dec = -(b * b) / a
-            if dec <= best:
-                best = dec
-                jmin = t
-    return jmin, gmax2
+        val = v.up_pen[t] - v.g[t]
+        if val >= gmax:
+            gmax, imax = val, t
+    return gmax, (imax if gmax != -np.inf else -1)
 
 
 @njit(cache=True)
-def _max_low(A, g, low_pen):
+def _max_low(v, A):
+    """-M(a) = max_{I_low} y_t G_t over the active set."""
     gmax2 = -np.inf
     for t in range(A):
-        yg = g[t] + low_pen[t]
+        yg = v.g[t] + v.low_pen[t]
         if yg >= gmax2:
             gmax2 = yg
     return gmax2
 
 
+@njit(cache=True, inline='always')
+def _select_working_set(v, rc, A, tol, gmax, i, si):
+    """WSS 3 (Fan, Chen & Lin 2005) on the active positions [0, A), given its first half:
+    i maximising -y_i G_i over I_up (gmax = m(a); i = -1 if I_up is empty) and the slot
+    si of its kernel row. j minimises -b_ij^2 / a_ij over I_low with b_ij = m(a) + y_j G_j
+    > 0. Returns (j, m(a) - M(a)); j is -1 when the violation is within tol or no pair
+    can move."""
+    gmax2 = -np.inf     # -M(a) = max_{I_low} y_t G_t
+    j = -1
+    best = np.inf
+    qi = v.QD[i] if i >= 0 else 0.0
+    for t in range(A):
+        yg = v.g[t] + v.low_pen[t]
+        if yg >= gmax2:
+            gmax2 = yg
+        b = gmax + yg   # never > 0 when i = -1 (gmax = -inf): row si is not read
+        if b > 0.0:
+            a = qi + v.QD[t] - 2.0 * rc.rows[si, t]
+            if a <= 0.0:
+                a = _TAU
+            dec = -(b * b) / a
+            if dec <= best:
+                best = dec
+                j = t
+    viol = gmax + gmax2
+    if not viol > tol:
+        j = -1
+    return j, viol
+
+
+# ------------------------------------------------------------ the SMO step ----
+
+@njit(cache=True, inline='always')
+def _step_opposite(ai, aj, delta, Ci, Cj):
+    """y_i != y_j: both move by delta (a_i - a_j is kept), then clipped to the box."""
+    diff = ai - aj
+    ai += delta
+    aj += delta
+    if diff > 0.0:
+        if aj < 0.0:
+            ai, aj = diff, 0.0
+    elif ai < 0.0:
+        ai, aj = 0.0, -diff
+    if diff > Ci - Cj:
+        if ai > Ci:
+            ai, aj = Ci, Ci - diff
+    elif aj > Cj:
+        ai, aj = Cj + diff, Cj
+    return ai, aj
+
+
+@njit(cache=True, inline='always')
+def _clip_sum(a, b, total, Ca):
+    """On the line a + b = total: a clipped to Ca, else b to 0, whichever binds first."""
+    if total > Ca:
+        if a > Ca:
+            return Ca, total - Ca
+    elif b < 0.0:
+        return total, 0.0
+    return a, b
+
+
+@njit(cache=True, inline='always')
+def _update_pair(v, rc, i, j, si):
+    """Minimise f along the feasible direction of the pair (i, j), clipped to the box
+    [0, C_i] x [0, C_j] (libsvm's Solver::Solve, Chang & Lin 2011, Sec. 4.1.2); updates
+    alpha and the bound status. Returns y_i da_i, y_j da_j: the weights of rows i and j
+    in the gradient update."""
+    ai_old = v.alpha[i]
+    aj_old = v.alpha[j]
+    Gi = v.y[i] * v.g[i]
+    Gj = v.y[j] * v.g[j]
+    quad = v.QD[i] + v.QD[j] - 2.0 * rc.rows[si, j]
+    if quad <= 0.0:
+        quad = _TAU
+    if v.y[i] != v.y[j]:
+        ai, aj = _step_opposite(ai_old, aj_old, (-Gi - Gj) / quad, v.C[i], v.C[j])
+    else:
+        delta = (Gi - Gj) / quad
+        total = ai_old + aj_old
+        ai, aj = _clip_sum(ai_old - delta, aj_old + delta, total, v.C[i])
+        aj, ai = _clip_sum(aj, ai, total, v.C[j])
+    v.alpha[i] = ai
+    v.alpha[j] = aj
+    v.status[i], v.up_pen[i], v.low_pen[i] = _bound_status(ai, v.C[i], v.y[i])
+    v.status[j], v.up_pen[j], v.low_pen[j] = _bound_status(aj, v.C[j], v.y[j])
+    return v.y[i] * (ai - ai_old), v.y[j] * (aj - aj_old)
+
+
+@njit(cache=True, inline='always')
+def _update_gradient(v, rc, A, si, sj, ci, cj):
+    """g += ci K_i + cj K_j on the active set, fused with the first half of the next
+    working-set selection: returns (m(a), its argmax or -1)."""
+    gmax = -np.inf
+    inext = -1
+    for t in range(A):
+        gt = v.g[t] + (ci * rc.rows[si, t] + cj * rc.rows[sj, t])
+        v.g[t] = gt
+        if v.up_pen[t] - gt >= gmax:
+            gmax, inext = v.up_pen[t] - gt, t
+    return gmax, (inext if gmax != -np.inf else -1)
+
+
 @njit(cache=True)
-def _reconstruct_gradient(A, alpha, y, g, gbar, status, X, sqn, params, krow, orig, rows,
-                          slot_of, slot_pos, slot_len, stamp, ctr):
-    """Exact signed gradient on the inactive positions [A, l):
-    y_t G_t = y_t G_bar_t - y_t + sum over free s of y_s a_s K_ts."""
-    l = y.shape[0]
+def _update_gbar(v, kern, rc, t):
+    """Add column t to gbar (the upper-bounded variables' part of the gradient) when a_t
+    has just reached its upper bound, take it out when a_t has just left it; gbar is what
+    makes the gradient reconstruction cheap."""
+    l = v.y.shape[0]
+    s = _get_row(kern, rc, v.orig, t, l)
+    c = v.C[t] * v.y[t] if v.status[t] == _UPPER else -v.C[t] * v.y[t]
+    for u in range(l):
+        v.gbar[u] += c * rc.rows[s, u]
+
+
+# ------------------------------------------------------------- shrinking ----
+
+@njit(cache=True)
+def _unshrink(v, kern, rc, A):
+    """Make every variable active again, with the exact gradient on the inactive positions
+    [A, l): y_t G_t = y_t G_bar_t - y_t + sum over free s of y_s a_s K_ts. Returns l."""
+    l = v.y.shape[0]
     if A == l:
-        return
+        return l
     for t in range(A, l):
-        g[t] = gbar[t] - y[t]
+        v.g[t] = v.gbar[t] - v.y[t]
     n_free = 0
     for t in range(A):
-        if status[t] == _FREE:
+        if v.status[t] == _FREE:
             n_free += 1
     # pick the loop order that needs fewer kernel evaluations (libsvm does the same)
     if n_free * l > 2 * A * (l - A):
         for t in range(A, l):
-            Kt = rows[_get_row(t, A, X, sqn, params, krow, orig, rows, slot_of, slot_pos,
-                               slot_len, stamp, ctr)]
+            Kt = rc.rows[_get_row(kern, rc, v.orig, t, A)]
             acc = 0.0
             for s in range(A):
-                if status[s] == _FREE:
-                    acc += y[s] * alpha[s] * Kt[s]
-            g[t] += acc
+                if v.status[s] == _FREE:
+                    acc += v.y[s] * v.alpha[s] * Kt[s]
+            v.g[t] += acc
     else:
         for s in range(A):
-            if status[s] != _FREE:
+            if v.status[s] != _FREE:
                 continue
-            Ks = rows[_get_row(s, l, X, sqn, params, krow, orig, rows, slot_of, slot_pos,
-                               slot_len, stamp, ctr)]
-            c = y[s] * alpha[s]
+            Ks = rc.rows[_get_row(kern, rc, v.orig, s, l)]
+            c = v.y[s] * v.alpha[s]
             for t in range(A, l):
-                g[t] += c * Ks[t]
+                v.g[t] += c * Ks[t]
+    return l
+
+
+@njit(cache=True, inline='always')
+def _cannot_violate(v, t, gmax1, gmax2):
+    """A bounded variable that can move only one way cannot join a violating pair when its
+    -y G is beyond m(a) (I_low only) or its y G beyond -M(a) (I_up only)."""
+    return (v.up_pen[t] < 0.0 and -v.g[t] > gmax1) or (v.low_pen[t] < 0.0 and v.g[t] > gmax2)
 
 
 @njit(cache=True)
-def _shrink(A, unshrunk, tol, alpha, y, Cv, g, gbar, status, up_pen, low_pen, QD, X, sqn, params,
-            krow, orig, rows, slot_of, slot_pos, slot_len, stamp, ctr, swaps):
+def _shrink(v, kern, rc, A, unshrunk, tol):
     """One shrinking pass; returns (new active size, unshrunk flag)."""
-    l = y.shape[0]
-    gmax1 = _max_up(A, g, up_pen)[0]      # m(a)
-    gmax2 = _max_low(A, g, low_pen)       # -M(a)
+    gmax1 = _max_up(v, A)[0]      # m(a)
+    gmax2 = _max_low(v, A)        # -M(a)
     if not unshrunk and gmax1 + gmax2 <= 10.0 * tol:
         # close to the end: bring every variable back once, with an exact gradient
         unshrunk = True
-        _reconstruct_gradient(A, alpha, y, g, gbar, status, X, sqn, params, krow, orig, rows,
-                              slot_of, slot_pos, slot_len, stamp, ctr)
-        A = l
-    # a bounded variable that can move only one way cannot join a violating pair
-    # when its -y G is beyond m(a) (I_low only) or its y G beyond -M(a) (I_up only);
-    # move those behind the active ones, swapping with the last active one that stays
+        A = _unshrink(v, kern, rc, A)
+    # move the variables that cannot violate behind the active ones, swapping each
+    # with the last active one that stays
     n_swaps = 0
     k = 0
     while k < A:
-        if (up_pen[k] < 0.0 and -g[k] > gmax1) or (low_pen[k] < 0.0 and g[k] > gmax2):
+        if _cannot_violate(v, k, gmax1, gmax2):
             A -= 1
             while A > k:
-                if not ((up_pen[A] < 0.0 and -g[A] > gmax1)
-                        or (low_pen[A] < 0.0 and g[A] > gmax2)):
-                    _swap_variables(k, A, orig, y, Cv, alpha, g, gbar, status, up_pen, low_pen,
-                                    QD, slot_of, slot_pos)
-                    swaps[n_swaps, 0] = k
-                    swaps[n_swaps, 1] = A
+                if not _cannot_violate(v, A, gmax1, gmax2):
+                    _swap_positions(v, rc, k, A)
+                    rc.swaps[n_swaps, 0] = k
+                    rc.swaps[n_swaps, 1] = A
                     n_swaps += 1
                     break
                 A -= 1
         k += 1
     if n_swaps > 0:
-        _swap_rows(swaps, n_swaps, rows, slot_len)
+        _swap_rows(rc, n_swaps)
     return A, unshrunk
 
 
-def _smo_impl(X, sqn, params, krow, y_in, QD_in, C_in, tol, n_slots, max_iter, shrinking):
-    l = X.shape[0]
-    y = y_in.copy()
-    Cv = C_in.copy()         # per-variable upper bounds, permuted with the positions
-    QD = QD_in.copy()
-    orig = np.arange(l)
-    alpha = np.zeros(l)
-    # the solver works with the signed gradient g = y * G (G = Q a - e), so that
-    # updates need no sign flips: g += c_i K_i + c_j K_j
-    g = -y.copy()
-    gbar = np.zeros(l)       # y * G_bar, G_bar = sum over a_s = C of C Q[:, s]
-    status = np.zeros(l, np.int8)
-    up_pen = np.zeros(l)
-    low_pen = np.zeros(l)
-    for t in range(l):
-        _set_status(t, Cv, y, alpha, status, up_pen, low_pen)
-    rows = np.empty((n_slots, l), np.float32)
-    slot_of = -np.ones(l, np.int64)
-    slot_pos = -np.ones(n_slots, np.int64)
-    slot_len = np.zeros(n_slots, np.int64)
-    stamp = -np.ones(n_slots, np.int64)
-    ctr = np.zeros(2, np.int64)
-    swaps = np.empty((l // 2 + 1, 2), np.int64)   # a pass swaps each position at most once
+# --------------------------------------------------------------- results ----
 
-    A = l
+@njit(cache=True)
+def _rho(v):
+    """-b: the average of y_t G_t over the free variables, else the midpoint of the
+    feasible interval the bounded ones leave."""
+    ub = np.inf
+    lb = -np.inf
+    n_free = 0
+    sum_free = 0.0
+    for t in range(v.y.shape[0]):
+        if v.status[t] == _FREE:
+            n_free += 1
+            sum_free += v.g[t]
+        elif v.low_pen[t] < 0.0:
+            ub = min(ub, v.g[t])
+        else:
+            lb = max(lb, v.g[t])
+    if n_free > 0:
+        return sum_free / n_free
+    if np.isfinite(ub) and np.isfinite(lb):
+        return 0.5 * (ub + lb)
+    if np.isfinite(ub):
+        return ub
+    return lb
+
+
+@njit(cache=True)
+def _outcome(v, rc, n_iter, code, viol):
+    """The solution in the caller's order, its bias and dual objective."""
+    l = v.y.shape[0]
+    f2 = 0.0    # 2 f = a^T Q a - 2 e^T a = a^T (G - e); the dual objective is -f
+    alpha = np.empty(l)
+    G = np.empty(l)
+    for t in range(l):
+        f2 += v.alpha[t] * (v.y[t] * v.g[t] - 1.0)
+        alpha[v.orig[t]] = v.alpha[t]
+        G[v.orig[t]] = v.y[t] * v.g[t]
+    return _Outcome(alpha, G, -_rho(v), -0.5 * f2, n_iter, code, viol, rc.ctr[1])
+
+
+# ------------------------------------------------------------- the solver ----
+
+def _smo_impl(X, sqn, params, krow, y, QD, C, tol, n_slots, max_iter, shrinking):
+    """The SMO loop (compiled by _compiled_smo); see the module docstring."""
+    l = X.shape[0]
+    kern = _Kernel(X, sqn, params, krow)
+    v = _new_vars(y, C, QD)
+    rc = _new_row_cache(l, n_slots)
+    A = l                       # active positions [0, A)
     unshrunk = False
     n_iter = 0
-    counter = min(l, 1000) + 1
-    code = 0
+    counter = min(l, 1000) + 1  # iterations to the next shrinking pass
+    code = GTOL
     viol = np.inf
-    fresh = False            # (gmax, imax) already computed by the last gradient update
-    gmax = -np.inf
-    i = -1
-    si = -1
+    gmax, i = _max_up(v, A)
     while True:
         if n_iter >= max_iter:
-            code = 1
+            code = MAXITER
             break
         counter -= 1
         if counter == 0:
             counter = min(l, 1000)
             if shrinking:
-                A, unshrunk = _shrink(A, unshrunk, tol, alpha, y, Cv, g, gbar, status, up_pen,
-                                      low_pen, QD, X, sqn, params, krow, orig, rows, slot_of,
-                                      slot_pos, slot_len, stamp, ctr, swaps)
-                fresh = False
-        j = -1
-        for attempt in range(2):
-            if not fresh:
-                gmax, i = _max_up(A, g, up_pen)
-            fresh = False
-            if i >= 0:
-                si = _get_row(i, A, X, sqn, params, krow, orig, rows, slot_of, slot_pos,
-                              slot_len, stamp, ctr)
-                j, gmax2 = _select_j(A, gmax, i, g, low_pen, QD, rows, si)
-            else:
-                gmax2 = _max_low(A, g, low_pen)
-            viol = gmax + gmax2
-            if viol > tol and j >= 0:
-                break
-            j = -1
-            if attempt == 0:
-                # optimal on the active set: check all variables with an exact gradient
-                _reconstruct_gradient(A, alpha, y, g, gbar, status, X, sqn, params, krow,
-                                      orig, rows, slot_of, slot_pos, slot_len, stamp, ctr)
-                A = l
-                counter = 1   # shrink again at the next iteration
+                A, unshrunk = _shrink(v, kern, rc, A, unshrunk, tol)
+                gmax, i = _max_up(v, A)
+        si = _get_row(kern, rc, v.orig, i, A) if i >= 0 else -1
+        j, viol = _select_working_set(v, rc, A, tol, gmax, i, si)
+        if j < 0 and A < l:
+            # optimal on the active set: check all variables with an exact gradient
+            A = _unshrink(v, kern, rc, A)
+            counter = 1         # shrink again at the next iteration
+            gmax, i = _max_up(v, A)
+            si = _get_row(kern, rc, v.orig, i, A) if i >= 0 else -1
+            j, viol = _select_working_set(v, rc, A, tol, gmax, i, si)
         if j < 0:
             break
         n_iter += 1
-
-        # row i (slot si) was fetched by the selection; LRU keeps it while row j is fetched.
-        # Rows are indexed in place, rows[s, t]: no array views in the hot loop
-        sj = _get_row(j, A, X, sqn, params, krow, orig, rows, slot_of, slot_pos, slot_len,
-                      stamp, ctr)
-        ai_old = alpha[i]
-        aj_old = alpha[j]
-        ai = ai_old
-        aj = aj_old
-        Gi = y[i] * g[i]
-        Gj = y[j] * g[j]
-        quad = QD[i] + QD[j] - 2.0 * rows[si, j]
-        if quad <= 0.0:
-            quad = _TAU
-        # analytic minimiser of f along the feasible direction, clipped to the box
-        # [0, C_i] x [0, C_j] (libsvm's Solver::Solve, Chang & Lin 2011, Sec. 4.1.2)
-        Ci = Cv[i]
-        Cj = Cv[j]
-        if y[i] != y[j]:
-            delta = (-Gi - Gj) / quad
-            diff = ai - aj
-            ai += delta
-            aj += delta
-            if diff > 0.0:
-                if aj < 0.0:
-                    aj = 0.0
-                    ai = diff
-            elif ai < 0.0:
-                ai = 0.0
-                aj = -diff
-            if diff > Ci - Cj:
-                if ai > Ci:
-                    ai = Ci
-                    aj = Ci - diff
-            elif aj > Cj:
-                aj = Cj
-                ai = Cj + diff
-        else:
-            delta = (Gi - Gj) / quad
-            total = ai + aj
-            ai -= delta
-            aj += delta
-            if total > Ci:
-                if ai > Ci:
-                    ai = Ci
-                    aj = total - Ci
-            elif aj < 0.0:
-                aj = 0.0
-                ai = total
-            if total > Cj:
-                if aj > Cj:
-                    aj = Cj
-                    ai = total - Cj
-            elif ai < 0.0:
-                ai = 0.0
-                aj = total
-        alpha[i] = ai
-        alpha[j] = aj
-        ci = y[i] * (ai - ai_old)
-        cj = y[j] * (aj - aj_old)
-        ui = status[i] == _UPPER
-        uj = status[j] == _UPPER
-        _set_status(i, Cv, y, alpha, status, up_pen, low_pen)
-        _set_status(j, Cv, y, alpha, status, up_pen, low_pen)
-        # gradient update fused with the first half of the next working-set selection
-        gmax = -np.inf
-        inext = -1
-        for t in range(A):
-            gt = g[t] + (ci * rows[si, t] + cj * rows[sj, t])
-            g[t] = gt
-            v = up_pen[t] - gt
-            if v >= gmax:
-                gmax = v
-                inext = t
-        if gmax == -np.inf:
-            inext = -1
-        fresh = True
-
-        # gbar = y * sum over upper-bounded s of C Q[:, s], kept for gradient reconstruction
-        for t, was_upper in ((i, ui), (j, uj)):
-            now_upper = status[t] == _UPPER
-            if was_upper != now_upper:
-                Kt = rows[_get_row(t, l, X, sqn, params, krow, orig, rows, slot_of, slot_pos,
-                                   slot_len, stamp, ctr)]
-                c = Cv[t] * y[t] if now_upper else -Cv[t] * y[t]
-                for s in range(l):
-                    gbar[s] += c * Kt[s]
-        i = inext
-
-    if A < l:
-        _reconstruct_gradient(A, alpha, y, g, gbar, status, X, sqn, params, krow, orig, rows,
-                              slot_of, slot_pos, slot_len, stamp, ctr)
-        A = l
-    if code == 1:
-        viol = _max_up(l, g, up_pen)[0] + _max_low(l, g, low_pen)
-
-    # bias: average of y_i G_i over free variables, else midpoint of the feasible interval
-    ub = np.inf
-    lb = -np.inf
-    n_free = 0
-    sum_free = 0.0
-    for t in range(l):
-        if status[t] == _FREE:
-            n_free += 1
-            sum_free += g[t]
-        elif low_pen[t] < 0.0:
-            ub = min(ub, g[t])
-        else:
-            lb = max(lb, g[t])
-    if n_free > 0:
-        rho = sum_free / n_free
-    elif np.isfinite(ub) and np.isfinite(lb):
-        rho = 0.5 * (ub + lb)
-    elif np.isfinite(ub):
-        rho = ub
-    else:
-        rho = lb
-    obj = 0.0
-    for t in range(l):
-        obj += alpha[t] * (y[t] * g[t] - 1.0)
-    # back to the caller's order
-    alpha_out = np.empty(l)
-    G_out = np.empty(l)
-    for t in range(l):
-        alpha_out[orig[t]] = alpha[t]
-        G_out[orig[t]] = y[t] * g[t]
-    # f = 1/2 a^T Q a - e^T a = 1/2 a^T (G - e); the dual objective is -f
-    return alpha_out, G_out, -rho, -0.5 * obj, n_iter, code, viol, ctr[1]
-
-
-# The kernel row is a first-class function type, so one compiled solver serves every
-# kernel and stays in Numba's on-disk cache; compiled on first use, not at import.
-_SMO_SIGNATURE = (types.float64[:, ::1], types.float64[::1], types.float64[::1], _KernelRow,
-                  types.float64[::1], types.float64[::1], types.float64[::1], types.float64,
-                  types.int64, types.int64, types.boolean)
+        # LRU keeps row i (slot si) while row j is fetched; rows are indexed in place,
+        # rows[s, t]: no array views in the hot loop
+        sj = _get_row(kern, rc, v.orig, j, A)
+        i_upper = v.status[i] == _UPPER
+        j_upper = v.status[j] == _UPPER
+        ci, cj = _update_pair(v, rc, i, j, si)
+        gmax, i_next = _update_gradient(v, rc, A, si, sj, ci, cj)
+        if (v.status[i] == _UPPER) != i_upper:
+            _update_gbar(v, kern, rc, i)
+        if (v.status[j] == _UPPER) != j_upper:
+            _update_gbar(v, kern, rc, j)
+        i = i_next
+    A = _unshrink(v, kern, rc, A)
+    if code == MAXITER:
+        viol = _max_up(v, l)[0] + _max_low(v, l)
+    return _outcome(v, rc, n_iter, code, viol)
 
 
 @functools.lru_cache(maxsize=None)
 def _compiled_smo():
-    return njit(_SMO_SIGNATURE, cache=True)(_smo_impl)
+    """The solver, compiled on first use (not at import) for the one signature every kernel
+    shares: the kernel row is a first-class function type, so one compiled solver serves
+    every kernel and stays in Numba's on-disk cache."""
+    from codegen.kernels import ROW_SIGNATURE  # noqa: PLC0415  (codegen loads SymPy)
+    f64 = types.float64
+    signature = (f64[:, ::1], f64[::1], f64[::1], types.FunctionType(ROW_SIGNATURE), f64[::1],
+                 f64[::1], f64[::1], f64, types.int64, types.int64, types.boolean)
+    return njit(signature, cache=True)(_smo_impl)
 
 
 def smo_solve(X, y, kernel, params, C=1.0, tol=1e-3, cache_size=200.0, max_iter=-1,
@@ -522,6 +583,24 @@ def smo_solve(X, y, kernel, params, C=1.0, tol=1e-3, cache_size=200.0, max_iter=
     weighted C); cache_size: kernel-row cache in MB; max_iter: -1 for libsvm's default cap
     max(10^7, 100 l).
     """
+    X, y, Cv = _checked_problem(X, y, kernel, C, tol)
+    l = X.shape[0]
+    kernel.check_features(X.shape[1])
+    p = kernel.param_array(params)
+    sqn = kernel.sq_norms(X) if kernel.kind == "inner" else np.zeros(l)
+    n_slots = int(max(2, min(l, cache_size * 2**20 // (4 * max(l, 1)))))
+    cap = max(10_000_000, 100 * l)
+    max_iter = cap if max_iter is None or max_iter < 0 else int(max_iter)
+    out = _compiled_smo()(X, sqn, p, kernel.row, y, kernel.diag(X, p), Cv, float(tol), n_slots,
+                          max_iter, bool(shrinking))
+    status = Status(out.status)
+    return SMOResult(out.alpha, float(out.b), float(out.obj), int(out.n_iter), status,
+                     STATUS_MESSAGES[status], float(out.kkt_violation), out.gradient,
+                     int(out.kernel_evaluations))
+
+
+def _checked_problem(X, y, kernel, C, tol):
+    """(X, y, C per sample) as contiguous float64 arrays; a ValueError names a bad one."""
     X = np.ascontiguousarray(X, dtype=np.float64)
     if not X.flags.writeable:
         X = X.copy()    # a read-only array has another Numba type: no second compile
@@ -546,14 +625,4 @@ def smo_solve(X, y, kernel, params, C=1.0, tol=1e-3, cache_size=200.0, max_iter=
         raise ValueError(f"smo_solve: C must be positive and finite, got C[{bad}] = {Cv[bad]!r}")
     if not tol > 0:
         raise ValueError(f"smo_solve: tol must be positive, got {tol!r}")
-    kernel.check_features(X.shape[1])
-    p = kernel.param_array(params)
-    sqn = kernel.sq_norms(X) if kernel.kind == "inner" else np.zeros(l)
-    n_slots = int(max(2, min(l, cache_size * 2**20 // (4 * max(l, 1)))))
-    cap = max(10_000_000, 100 * l)
-    max_iter = cap if max_iter is None or max_iter < 0 else int(max_iter)
-    alpha, G, b, obj, n_iter, code, viol, nk = _compiled_smo()(
-        X, sqn, p, kernel.row, y, kernel.diag(X, p), np.ascontiguousarray(Cv), float(tol),
-        n_slots, max_iter, bool(shrinking))
-    return SMOResult(alpha, float(b), float(obj), int(n_iter), int(code),
-                     STATUS_MESSAGES[int(code)], float(viol), G, int(nk))
+    return X, y, np.ascontiguousarray(Cv)

@@ -35,7 +35,6 @@ from types import SimpleNamespace
 import numpy as np
 import scipy.sparse
 
-from codegen import kernels as _kernels
 from .smo import STATUS_MESSAGES, smo_solve
 
 __all__ = ["SVC", "ConvergenceWarning", "NotFittedError"]
@@ -153,9 +152,16 @@ def __dir__():
 
 # ------------------------------------------------------- input checks ----
 
+def _kernels():
+    """``codegen.kernels``, imported when a fit needs it: codegen loads SymPy, which
+    ``import solvers`` must not."""
+    from codegen import kernels  # noqa: PLC0415
+    return kernels
+
+
 @functools.lru_cache(maxsize=None)
 def _standard(name, degree):
-    return _kernels.standard_kernel(name, degree)
+    return _kernels().standard_kernel(name, degree)
 
 
 def _is_real(v):
@@ -361,15 +367,16 @@ class _SVCMethods:
 
     def _kernel_kind(self):
         k = self.kernel
+        kernels = _kernels()
         if isinstance(k, str):
-            if k in _kernels.STANDARD_KERNELS:
+            if k in kernels.STANDARD_KERNELS:
                 return "standard"
             if k == "precomputed":
                 return "precomputed"
             raise ValueError(f"SVC: unknown kernel {k!r}; the 'kernel' parameter must be one of "
-                             f"{_kernels.STANDARD_KERNELS + ('precomputed',)}, a callable "
+                             f"{kernels.STANDARD_KERNELS + ('precomputed',)}, a callable "
                              "k(X, Y) -> Gram matrix, or a SymPy kernel (see codegen.kernels)")
-        if _kernels.is_symbolic(k):
+        if kernels.is_symbolic(k):
             return "symbolic"
         if callable(k):
             return "callable"
@@ -464,11 +471,12 @@ class _SVCMethods:
 
     def _symbolic_kernel(self, n_features):
         """(CompiledKernel, parameter values) for a SymPy kernel spec."""
-        kern = _kernels.as_kernel(self.kernel, n_features)   # KernelError names the fault
+        kernels = _kernels()
+        kern = kernels.as_kernel(self.kernel, n_features)   # KernelError names the fault
         kern.check_features(n_features)
         if kern.param_values is not None:
             return kern, np.asarray(kern.param_values, dtype=np.float64)
-        table = {_kernels.GAMMA: self._gamma, _kernels.COEF0: float(self.coef0)}
+        table = {kernels.GAMMA: self._gamma, kernels.COEF0: float(self.coef0)}
         missing = [str(s) for s in kern.params if s not in table]
         if missing:
             raise ValueError(f"SVC: kernel parameters {missing} have no values; compile the "
@@ -507,26 +515,8 @@ class _SVCMethods:
         kind = self._check_params()
         if y is None:
             raise ValueError("SVC requires y to be passed, but the target y is None")
-        if kind == "callable":
-            n = _num_samples(X)
-            y = self._labels(y)
-            if y.shape[0] != n:
-                raise ValueError(f"SVC: X has {n} samples but y has {y.shape[0]}")
-            self._X_fit = X
-            data = self._call_kernel(X, X, (n, n))
-            self.shape_fit_ = (n,) if not hasattr(X, "shape") else tuple(X.shape)
-        else:
-            if kind == "precomputed" and scipy.sparse.issparse(X):
-                raise TypeError("SVC: sparse precomputed kernels are not supported; pass the "
-                                "Gram matrix as a dense array")
-            X, y = self._sk_validate(X, y, accept_sparse=kind != "precomputed")
-            y = self._labels(y)
-            if kind == "precomputed" and X.shape[0] != X.shape[1]:
-                raise ValueError(f"SVC: kernel='precomputed' needs the square Gram matrix "
-                                 f"K(X_train, X_train) as X, got shape {X.shape}")
-            self.shape_fit_ = X.shape
-            n = X.shape[0]
-            data = X.toarray() if scipy.sparse.issparse(X) else X
+        X, y, data = self._fit_data(X, y, kind)
+        n = data.shape[0]
         classes, y_idx = np.unique(y, return_inverse=True)
         y_idx = y_idx.ravel()
         if classes.shape[0] < 2:
@@ -535,27 +525,63 @@ class _SVCMethods:
         sw = self._sample_weight(sample_weight, n)
         self.class_weight_ = self._class_weights(classes, y_idx)
         Cs = float(self.C) * self.class_weight_[y_idx] * sw
-
-        gram = kind in ("precomputed", "callable")
-        self._gamma = 0.0 if gram else self._gamma_value(X)
-        if gram:
-            kern, params = _kernels.precomputed_kernel(), np.zeros(0)
-        elif kind == "standard":
-            kern = _standard(self.kernel, int(self.degree) if self.kernel == "poly" else 3)
-            params = np.array([self._gamma, float(self.coef0)])
-        else:
-            kern, params = self._symbolic_kernel(data.shape[1])
-
-        n_cls = classes.shape[0]
-        # libsvm's one-vs-one: problem (i, j), i < j, with y = +1 for class i; samples of
-        # weight 0 are left out, as libsvm's remove_zero_weight does
-        by_class = [np.flatnonzero((y_idx == c) & (Cs > 0)) for c in range(n_cls)]
-        empty = [_label(classes[c]) for c in range(n_cls) if by_class[c].size == 0]
+        kern, params = self._fit_kernel(kind, X, data)
+        # samples of weight 0 are left out, as libsvm's remove_zero_weight does
+        by_class = [np.flatnonzero((y_idx == c) & (Cs > 0)) for c in range(classes.shape[0])]
+        empty = [_label(classes[c]) for c, idx in enumerate(by_class) if idx.size == 0]
         if empty:
             raise ValueError(f"SVC: class {empty[0]!r} has no sample with a positive weight "
                              "(sample_weight * class_weight); every class needs one")
-        is_sv = np.zeros(n, dtype=bool)
-        pair_alpha, pair_b, n_iter, objs, status = [], [], [], [], []
+        gram = kind in ("precomputed", "callable")
+        results = self._solve_pairs(data, gram, classes, y_idx, by_class, Cs, kern, params)
+        if any(not res.status.converged for _, _, res in results):
+            warnings.warn(f"SVC: the solver hit max_iter={self.max_iter} before reaching "
+                          f"tol={self.tol}; increase max_iter or tol, or scale the data",
+                          _names()["ConvergenceWarning"], stacklevel=2)
+        self._store_model(X, kind, classes, y_idx, by_class, results)
+        self.kernel_ = kern
+        self._kernel_params = params
+        return self
+
+    def _fit_data(self, X, y, kind):
+        """(X, y, data): X and y validated and the matrix the solver reads (the Gram matrix
+        for a precomputed or callable kernel, X densified otherwise); sets shape_fit_."""
+        if kind == "callable":
+            n = _num_samples(X)
+            y = self._labels(y)
+            if y.shape[0] != n:
+                raise ValueError(f"SVC: X has {n} samples but y has {y.shape[0]}")
+            self._X_fit = X
+            data = self._call_kernel(X, X, (n, n))
+            self.shape_fit_ = (n,) if not hasattr(X, "shape") else tuple(X.shape)
+            return X, y, data
+        if kind == "precomputed" and scipy.sparse.issparse(X):
+            raise TypeError("SVC: sparse precomputed kernels are not supported; pass the "
+                            "Gram matrix as a dense array")
+        X, y = self._sk_validate(X, y, accept_sparse=kind != "precomputed")
+        y = self._labels(y)
+        if kind == "precomputed" and X.shape[0] != X.shape[1]:
+            raise ValueError(f"SVC: kernel='precomputed' needs the square Gram matrix "
+                             f"K(X_train, X_train) as X, got shape {X.shape}")
+        self.shape_fit_ = X.shape
+        return X, y, (X.toarray() if scipy.sparse.issparse(X) else X)
+
+    def _fit_kernel(self, kind, X, data):
+        """(compiled kernel, its parameter values) for the fit; sets _gamma."""
+        if kind in ("precomputed", "callable"):
+            self._gamma = 0.0
+            return _kernels().precomputed_kernel(), np.zeros(0)
+        self._gamma = self._gamma_value(X)
+        if kind == "standard":
+            kern = _standard(self.kernel, int(self.degree) if self.kernel == "poly" else 3)
+            return kern, np.array([self._gamma, float(self.coef0)])
+        return self._symbolic_kernel(data.shape[1])
+
+    def _solve_pairs(self, data, gram, classes, y_idx, by_class, Cs, kern, params):
+        """libsvm's one-vs-one: the binary problem (i, j), i < j, with y = +1 for class i,
+        for every pair. Returns [(sample indices, +-1 labels, SMOResult)] in pair order."""
+        results = []
+        n_cls = classes.shape[0]
         for i in range(n_cls):
             for j in range(i + 1, n_cls):
                 idx = np.concatenate([by_class[i], by_class[j]])
@@ -564,38 +590,36 @@ class _SVCMethods:
                 res = smo_solve(sub, ypm, kern, params, C=Cs[idx], tol=float(self.tol),
                                 cache_size=float(self.cache_size), max_iter=int(self.max_iter),
                                 shrinking=bool(self.shrinking))
-                a = np.zeros(n)
-                a[idx] = ypm * res.alpha
-                is_sv[idx[res.alpha > 0]] = True
                 if self.verbose:
                     print(f"[SVC] classes ({_label(classes[i])!r}, {_label(classes[j])!r}): "
-                          f"{res.n_iter} "
-                          f"iterations, dual objective {res.obj:.10g}, "
+                          f"{res.n_iter} iterations, dual objective {res.obj:.10g}, "
                           f"{np.count_nonzero(res.alpha)} support vectors; "
                           f"{STATUS_MESSAGES[res.status]}")
-                pair_alpha.append(a)
-                pair_b.append(res.b)
-                n_iter.append(res.n_iter)
-                objs.append(res.obj)
-                status.append(res.status)
-        if any(status):
-            warnings.warn(f"SVC: the solver hit max_iter={self.max_iter} before reaching "
-                          f"tol={self.tol}; increase max_iter or tol, or scale the data",
-                          _names()["ConvergenceWarning"], stacklevel=2)
+                results.append((idx, ypm, res))
+        return results
+
+    def _store_model(self, X, kind, classes, y_idx, by_class, results):
+        """The fitted attributes in libsvm's layout: support vectors grouped by class,
+        dual_coef_ row j - 1 (or i) holding class i's (or j's) coefficients of pair (i, j)."""
+        n_cls = classes.shape[0]
+        is_sv = np.zeros(y_idx.shape[0], dtype=bool)
+        for idx, _, res in results:
+            is_sv[idx[res.alpha > 0]] = True
         support = np.concatenate([c[is_sv[c]] for c in by_class])
         sv_cls = y_idx[support]
         coef = np.zeros((n_cls - 1, support.shape[0]))
-        p = 0
-        for i in range(n_cls):
-            for j in range(i + 1, n_cls):
-                a = pair_alpha[p][support]
-                if n_cls == 2:      # scikit-learn's binary sign: positive means classes_[1]
-                    coef[0] = -a
-                    pair_b[0] = -pair_b[0]
-                else:
-                    coef[j - 1, sv_cls == i] = a[sv_cls == i]
-                    coef[i, sv_cls == j] = a[sv_cls == j]
-                p += 1
+        intercept = np.array([res.b for _, _, res in results])
+        pairs = [(i, j) for i in range(n_cls) for j in range(i + 1, n_cls)]
+        for (i, j), (idx, ypm, res) in zip(pairs, results):
+            a = np.zeros(y_idx.shape[0])
+            a[idx] = ypm * res.alpha
+            a = a[support]
+            if n_cls == 2:      # scikit-learn's binary sign: positive means classes_[1]
+                coef[0] = -a
+                intercept[0] = -intercept[0]
+            else:
+                coef[j - 1, sv_cls == i] = a[sv_cls == i]
+                coef[i, sv_cls == j] = a[sv_cls == j]
         self._kind = kind
         self.classes_ = classes
         self.support_ = support.astype(np.int32)
@@ -609,13 +633,11 @@ class _SVCMethods:
         self.n_support_ = np.array([np.count_nonzero(sv_cls == c) for c in range(n_cls)],
                                    dtype=np.int32)
         self.dual_coef_ = coef
-        self.intercept_ = np.array(pair_b)
-        self.n_iter_ = np.array(n_iter, dtype=np.int32)
+        self.intercept_ = intercept
+        self.n_iter_ = np.array([res.n_iter for _, _, res in results], dtype=np.int32)
+        objs = [res.obj for _, _, res in results]
         self.dual_objective_ = objs[0] if n_cls == 2 else np.array(objs)
-        self.fit_status_ = int(any(status))
-        self.kernel_ = kern
-        self._kernel_params = params
-        return self
+        self.fit_status_ = int(any(not res.status.converged for _, _, res in results))
 
     # ----------------------------------------------------------- predict ----
     def _check_fitted(self):

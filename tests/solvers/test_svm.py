@@ -29,6 +29,8 @@ from codegen import kernels  # noqa: E402
 from solvers.smo import smo_solve  # noqa: E402
 from solvers.svm import SVC, ConvergenceWarning, NotFittedError  # noqa: E402
 
+from _svm_oracle import ovo_objectives  # noqa: E402
+
 TIGHT = 1e-6
 
 
@@ -81,18 +83,7 @@ def pair_objectives(model, X):
     model's libsvm-layout dual coefficients (works for ours and scikit-learn's)."""
     k = kernels.standard_kernel(model.kernel, model.degree)
     sv = X[model.support_]
-    K = k.matrix(sv, sv, [model._gamma, model.coef0])
-    n_cls = len(model.classes_)
-    bounds = np.concatenate([[0], np.cumsum(model.n_support_)])
-    out = []
-    for i in range(n_cls):
-        for j in range(i + 1, n_cls):
-            ii = np.arange(bounds[i], bounds[i + 1])
-            jj = np.arange(bounds[j], bounds[j + 1])
-            idx = np.concatenate([ii, jj])
-            a = np.concatenate([model.dual_coef_[j - 1, ii], model.dual_coef_[i, jj]])
-            out.append(np.abs(a).sum() - 0.5 * a @ K[np.ix_(idx, idx)] @ a)
-    return np.array(out)
+    return ovo_objectives(model, k.matrix(sv, sv, [model._gamma, model.coef0]))
 
 
 # ----------------------------------------------------------- vs libsvm ----

@@ -30,6 +30,8 @@ from codegen import kernels  # noqa: E402
 from solvers import smo  # noqa: E402
 from solvers.svm import SVC  # noqa: E402
 
+from _svm_oracle import ovo_objectives  # noqa: E402
+
 TIGHT = 1e-6
 
 # scikit-learn's SVC fails these two itself (gamma="scale" is computed from X, which
@@ -95,20 +97,7 @@ def _binary():
 def _pair_objectives(model, K):
     """e^T a - 1/2 a^T Q a of every one-vs-one problem from libsvm-layout dual
     coefficients; K is the training Gram matrix (works for ours and sklearn's)."""
-    Ks = K[np.ix_(model.support_, model.support_)]
-    dc = model.dual_coef_
-    dc = dc.toarray() if scipy.sparse.issparse(dc) else dc   # sklearn's, after a sparse fit
-    n_cls = len(model.classes_)
-    bounds = np.concatenate([[0], np.cumsum(model.n_support_)])
-    out = []
-    for i in range(n_cls):
-        for j in range(i + 1, n_cls):
-            ii = np.arange(bounds[i], bounds[i + 1])
-            jj = np.arange(bounds[j], bounds[j + 1])
-            idx = np.concatenate([ii, jj])
-            a = np.concatenate([dc[j - 1, ii], dc[i, jj]])
-            out.append(np.abs(a).sum() - 0.5 * a @ Ks[np.ix_(idx, idx)] @ a)
-    return np.array(out)
+    return ovo_objectives(model, K[np.ix_(model.support_, model.support_)])
 
 
 def _agree(ours, ref, X, K, Xpred=None, K_ref=None):
