@@ -26,6 +26,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.svm import SVC as SkSVC  # noqa: E402
 
 from codegen import kernels  # noqa: E402
+from solvers.result import Status  # noqa: E402
 from solvers.smo import smo_solve  # noqa: E402
 from solvers.svm import SVC, ConvergenceWarning, NotFittedError  # noqa: E402
 
@@ -278,6 +279,19 @@ def test_max_iter_warns():
     with pytest.warns(ConvergenceWarning, match="max_iter"):
         m = SVC(C=100.0, max_iter=5).fit(X, y)
     assert m.fit_status_ == 1 and m.n_iter_[0] == 5
+
+
+def test_solver_status_is_a_result_status():
+    # one source of status codes: the SMO solver reports solvers.result.Status members
+    X, y01 = _load("moons")
+    y = np.where(y01 == 1, 1.0, -1.0)
+    k, p = kernels.standard_kernel("rbf"), np.array([1.0, 0.0])
+    stopped = smo_solve(X, y, k, p, C=100.0, max_iter=5)
+    assert stopped.status is Status.MAX_ITERATIONS and not stopped.status.converged
+    assert stopped.n_iter == 5 and stopped.kkt_violation > 1e-3
+    done = smo_solve(X, y, k, p, C=100.0)
+    assert done.status is Status.CONVERGED_GTOL and done.kkt_violation <= 1e-3
+    assert "converged" in done.message and "max_iter" in stopped.message
 
 
 # ------------------------------------------------------------- labels ----
