@@ -28,13 +28,14 @@ so that positions [0, A) are the active ones, and cached rows are swapped with
 them; the data X never moves (``orig`` maps positions to rows of X, and the
 kernel-row function reads X through it).
 
-The solver's state lives in three small NamedTuples of arrays (Numba types them
-as plain structs, so they cost nothing in the loop and the solver stays in
-Numba's on-disk cache): ``_Kernel`` (the data and the compiled row function),
-``_Vars`` (the per-position variables) and ``_RowCache`` (the kernel rows). The
-loop in ``_smo_impl`` is made of the named steps below it: select the working
-set, update the pair, update the gradient, shrink / reconstruct the gradient,
-compute the bias.
+The solver's state lives in three small NamedTuples of arrays: ``_Kernel`` (the
+data and the compiled row function), ``_Vars`` (the per-position variables) and
+``_RowCache`` (the kernel rows). Numba types them as plain structs, and the
+solver stays in its on-disk cache (a jitclass would not); the per-iteration
+steps are written so that they cost no reference counting (see the note above
+``_bound_status``). The loop in ``_smo_impl`` is made of named steps: select the
+working set, update the pair, update the gradient, shrink / unshrink (gradient
+reconstruction), and the bias and objective at the end.
 
 >>> import numpy as np
 >>> from codegen.kernels import standard_kernel
