@@ -5,6 +5,9 @@ kernels (compiled once per argument layout and cached on disk); a callback switc
 Python loop, as does a plain Python objective (SciPy's ``fun``/``jac``/``hess``/``hessp``
 convention). ``minimize`` is the front door; each method is also callable on its own. Every
 option is checked before anything runs (:class:`OptionError` names the option and method).
+The line-search methods are a descent (Newton, BFGS, L-BFGS) plus a search (strong Wolfe) on
+one loop, :func:`solvers.loop.descent_loop`. ``solvers.svm`` (the SVM classifier) is imported
+on first use.
 
 >>> from solvers import Status
 >>> Status.CONVERGED_GTOL.converged, Status.MAX_ITERATIONS.converged
@@ -40,3 +43,7 @@ def __getattr__(name):
         import importlib
         return importlib.import_module(".svm", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"svm"})

@@ -17,14 +17,15 @@ __all__ = ["bfgs", "BFGSDescent"]
 
 
 @njit(cache=True)
-def _matvec(H, v):
+def _matvec(H, v, sign):
+    """sign * (H @ v) in one pass (sign = -1.0 gives the direction -H g without a temporary)."""
     n = v.shape[0]
     out = np.empty(n)
     for i in range(n):
         t = 0.0
         for j in range(n):
             t += H[i, j] * v[j]
-        out[i] = t
+        out[i] = sign * t
     return out
 
 
@@ -32,7 +33,7 @@ def _matvec(H, v):
 def _bfgs_update(H, s, y, sy):
     """H <- (I - r s y') H (I - r y s') + r s s', r = 1/s'y (N&W eq. 6.17), in place."""
     n = s.shape[0]
-    Hy = _matvec(H, y)
+    Hy = _matvec(H, y, 1.0)
     yHy = 0.0
     for i in range(n):
         yHy += y[i] * Hy[i]
@@ -59,7 +60,7 @@ def _identity(state):
 
 
 def _bfgs_direction(state, hess, kargs, x, f, g):
-    d = -_matvec(state.H, g)
+    d = _matvec(state.H, g, -1.0)
     if not np.dot(g, d) < 0.0:  # lost descent (rounding): restart from steepest descent
         return Direction(_identity(state), -g, unit_step(g), False, 0, CONTINUE)
     alpha0 = unit_step(g) if state.fresh else 1.0

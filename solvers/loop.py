@@ -37,7 +37,7 @@ from numba.extending import overload
 
 from .adapter import callback_adapter
 from .linesearch import FAILED, line_search
-from .numba_shims import JIT_OPTIONS, dual, specialize, stop_status
+from .numba_shims import JIT_OPTIONS, dual, entry_point, stop_status
 from .result import LoopResult, Result
 from .termination import (CONTINUE, FTOL, LINESEARCH, MAXFEV, MAXITER, NONFINITE, accept,
                           start)
@@ -158,18 +158,17 @@ register_descent(Steepest, _steepest_direction, keep_state, no_retry)
 @dual
 def accept_step(cb, hist_f, hist_g, k, f_old, f_new, g_new, step_norm, x_new, gtol, ftol, xtol):
     """Record the accepted iterate ``k``, test convergence, run the callback: the status."""
-    status = accept(hist_f, hist_g, k, f_old, f_new, g_new, step_norm, x_new, gtol, ftol, xtol)
-    return stop_status(cb, status, k, x_new, f_new, hist_g[k])
+    tested = accept(hist_f, hist_g, k, f_old, f_new, g_new, step_norm, x_new, gtol, ftol, xtol)
+    return stop_status(cb, tested, k, x_new, f_new, hist_g[k])
 
 
 @dual
 def finish(x, f, g, nit, nfev, nhev, status, hist_f, hist_g, nhist):
     """The loop's :class:`LoopResult` (MAX_ITERATIONS when no test ended the run)."""
-    if status == CONTINUE:
-        status = MAXITER
+    end = MAXITER if status == CONTINUE else status
     # every vg call evaluates the value and the gradient together
     ngev = nfev
-    return LoopResult(x, f, g, nit, nfev, ngev, nhev, status, hist_f[:nhist], hist_g[:nhist])
+    return LoopResult(x, f, g, nit, nfev, ngev, nhev, end, hist_f[:nhist], hist_g[:nhist])
 
 
 def descent_loop(vg, hess, kargs, x0, state, search, maxiter, gtol, ftol, xtol, max_ls,
@@ -232,12 +231,14 @@ def drive(loop, kern, funcs, x, rest, callback, python=False):
     if python or not kern.compiled or callback is not None:
         cb = None if callback is None else callback_adapter(callback)
         return loop(*funcs, kern.kargs, x, *rest, cb)
-    key = (loop,) + tuple(type(v) for v in funcs + rest)
+    # the Python types fix the Numba types: kernels, x and kargs are the same for every call on
+    # kern; options are converted to int/float/bool; arrays are float64 and C-contiguous
+    key = (loop,) + tuple(map(type, funcs + rest))
     compiled = kern._loops.get(key)
     if compiled is None:
         argtypes = tuple(numba.typeof(v) for v in funcs) + (kern.kargs_type, _vec)
         argtypes += tuple(numba.typeof(v) for v in rest) + (types.none,)
-        compiled = kern._loops[key] = specialize(loop, argtypes)
+        compiled = kern._loops[key] = entry_point(loop, argtypes)
     return compiled(*funcs, kern.kargs, x, *rest, None)
 
 

@@ -27,7 +27,6 @@ import hashlib
 import os
 import pickle
 import time
-import uuid
 import warnings
 
 __all__ = ["refresh", "loop_cache_dir"]
@@ -195,16 +194,12 @@ def _remove_garbage(cache, own):
 
 
 def _write_stamp(stamp, digest):
-    tmp = f"{stamp}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+    from codegen.cache import write_atomic  # the one atomic write (no temporary file is left)
+
     try:
-        with open(tmp, "w") as fh:
-            fh.write(digest)
-        os.replace(tmp, stamp)
-    except OSError:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
+        write_atomic(stamp, digest)
+    except OSError:  # read-only: the stamp stays as it was
+        pass
 
 
 def _refresh_dir(cache, digest, create, own=False):
