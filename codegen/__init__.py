@@ -29,20 +29,53 @@ Raw kernels for other Numba code live in ``obj.jit``: each takes
 >>> obj.jit.value_and_grad(np.array([0.0, 3.0]), *obj.pack_args())[0]
 9.0
 """
+import importlib
+import importlib.abc
+import importlib.util
 import sys
 
 import numpy as np  # noqa: F401  (doctest namespace)
 
-from . import svm_kernels as kernels
 from .cache import clear_cache
-from .compiled import CompiledObjective, CompiledVectorFunction, compile, compile_vector
 from .errors import (ArgumentError, CacheDirError, CodegenError, ConstantRangeError,
                      UnknownSymbolError, UnsupportedFunctionError)
 from .export import export
 
-# The SVM kernels live in svm_kernels.py ("kernel" elsewhere in codegen means a Numba
-# function); codegen.kernels stays their public name for import and attribute access.
-sys.modules[__name__ + ".kernels"] = kernels
+# What loads SymPy (the compiler, the SVM kernels) is imported on first use, so that the
+# SymPy-free parts (the cache, the errors) serve solvers without loading SymPy:
+# ``import solvers`` stays light, and Python-callable objectives never load it.
+_LAZY = {"compile": "compiled", "compile_vector": "compiled", "CompiledObjective": "compiled",
+         "CompiledVectorFunction": "compiled", "kernels": "svm_kernels"}
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    mod = importlib.import_module(f"{__name__}.{module}")
+    value = mod if name == "kernels" else getattr(mod, name)
+    globals()[name] = value
+    return value
+
+
+class _KernelsAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """``codegen.kernels`` is the public name of svm_kernels.py ("kernel" elsewhere in codegen
+    means a Numba function): ``import codegen.kernels`` gives that same module object."""
+
+    name = __name__ + ".kernels"
+
+    def find_spec(self, fullname, path=None, target=None):
+        return importlib.util.spec_from_loader(fullname, self) if fullname == self.name else None
+
+    def create_module(self, spec):
+        return importlib.import_module(__name__ + ".svm_kernels")
+
+    def exec_module(self, module):
+        pass
+
+
+if not any(isinstance(f, _KernelsAlias) for f in sys.meta_path):
+    sys.meta_path.insert(0, _KernelsAlias())
 
 __all__ = ["kernels", "compile", "compile_vector", "export", "clear_cache", "CompiledObjective",
            "CompiledVectorFunction", "CodegenError", "UnsupportedFunctionError",
