@@ -34,7 +34,7 @@ def _sympify(obj, what, symbols=None):
     """A SymPy object from ``obj``; text goes through the safe formula reader, never eval."""
     if isinstance(obj, str):
         from derive import parse_formula  # formula text is data, never code
-        return parse_formula(obj, what=what, symbols=symbols)
+        return parse_formula(obj, what=what, symbols=symbols, relations=False)
     return sp.sympify(obj, strict=True)
 
 

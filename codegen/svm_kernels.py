@@ -300,7 +300,7 @@ def _as_expr(expr, symbols, what):
     if isinstance(expr, str):
         from derive import FormulaError, parse_formula  # noqa: PLC0415  (derive is SymPy only)
         try:
-            return parse_formula(expr, what=what, symbols={str(s): s for s in symbols})
+            return parse_formula(expr, what=what, symbols={str(s): s for s in symbols}, relations=False)
         except FormulaError as exc:
             raise KernelError(str(exc)) from exc
     try:

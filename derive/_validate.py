@@ -71,7 +71,7 @@ def as_expr(f, name="f"):
         # checks use this module, so formula cannot be imported while this one loads
         from .formula import parse_formula  # noqa: PLC0415
 
-        return parse_formula(f, what=name)
+        return parse_formula(f, what=name, relations=False)
     try:
         e = sp.sympify(f, strict=True)
     except (sp.SympifyError, TypeError) as err:

@@ -63,6 +63,7 @@ FUNCTIONS = {
 CONSTANTS = {"pi": sp.pi, "E": sp.E, "oo": sp.oo, "I": sp.I}
 
 _COMPARISONS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
+_RELATIONS = {ast.Lt: sp.Lt, ast.LtE: sp.Le, ast.Gt: sp.Gt, ast.GtE: sp.Ge, ast.Eq: sp.Eq, ast.NotEq: sp.Ne}
 
 # What each refused node is called in an error message.
 _REFUSED = {
@@ -83,7 +84,7 @@ def _quote(text, limit=80):
     return json.dumps(text, ensure_ascii=False)
 
 
-def parse_formula(text, what="formula", symbols=None):
+def parse_formula(text, what="formula", symbols=None, relations=True):
     """Parse ``text`` into a SymPy expression without executing any of it.
 
     Accepted: int and float literals (floats as ``sympy.Float`` of their digits),
@@ -95,6 +96,10 @@ def parse_formula(text, what="formula", symbols=None):
         how the text is named in error messages (``"--eq constraint"``, ``"f"``).
     symbols:
         optional mapping name -> Symbol to use instead of a new plain Symbol.
+    relations:
+        read comparisons (``<``, ``<=``, ``>``, ``>=``, ``==``, ``!=``; a chain ``0 < x < 1`` is
+        their ``And``) as SymPy relations; with ``relations=False`` (where an expression is
+        needed) a comparison is refused with a message saying so.
 
     Raises :class:`FormulaError` (a ``ValueError``) naming the refused construct.
 
@@ -102,6 +107,8 @@ def parse_formula(text, what="formula", symbols=None):
     x**2*y + sin(y)
     >>> parse_formula("2^10 + 0.5")
     1024.50000000000
+    >>> parse_formula("x + y <= 1")
+    x + y <= 1
     >>> parse_formula("__import__('os').system('true')")
     Traceback (most recent call last):
     ...
@@ -123,7 +130,7 @@ def parse_formula(text, what="formula", symbols=None):
     except (RecursionError, MemoryError, ValueError):
         raise FormulaError(f"cannot parse {what} {_quote(text)}: too long or nested too deeply "
                            "for Python's parser") from None
-    reader = _Reader(text, source, carets, what, symbols or {})
+    reader = _Reader(text, source, carets, what, symbols or {}, relations)
     reader.refuse_first_foreign(tree.body)
     try:
         expr = reader.read(tree.body)
@@ -140,9 +147,9 @@ def parse_formula(text, what="formula", symbols=None):
 class _Reader:
     """Turn one ``ast`` expression into SymPy, refusing anything outside the grammar."""
 
-    def __init__(self, text, source, carets, what, symbols):
+    def __init__(self, text, source, carets, what, symbols, relations=True):
         self.text, self.source, self.carets = text, source, carets
-        self.what, self.symbols = what, symbols
+        self.what, self.symbols, self.relations = what, symbols, relations
 
     def refuse_first_foreign(self, tree):
         """Name the leftmost construct outside the grammar (``.Path`` before ``.touch``)."""
@@ -259,6 +266,10 @@ class _Reader:
             self.fail(node, f"an integer of {bits} bits (more than {MAX_BITS})")
 
     def read_Compare(self, node, depth):
+        if self.relations:
+            sides = [self.read(node.left, depth)] + [self.read(c, depth) for c in node.comparators]
+            parts = [_RELATIONS[type(op)](a, b) for op, a, b in zip(node.ops, sides, sides[1:])]
+            return parts[0] if len(parts) == 1 else sp.And(*parts)
         ops = " ".join(_COMPARISONS.get(type(op), type(op).__name__) for op in node.ops)
         raise FormulaError(
             f"comparison '{ops}' (column {_original_column(node.col_offset, self.carets) + 1}) in {self.what} {_quote(self.text)}: "

@@ -7,6 +7,7 @@ import sympy as sp
 
 from ._validate import InputError, as_point
 from .calculus import _gradient_hessian, _in_real_vars
+from .deadline import Deadline
 from .smoothness import NotRealError, NotSmoothError, describe, jump_at, kinks_at
 
 #: the largest Taylor order: the number of terms grows like order**n / n!, and already
@@ -45,7 +46,7 @@ def _at_point(e, subs, what, f, r):
     return v
 
 
-def taylor(f, wrt, at, order=2):
+def taylor(f, wrt, at, order=2, timeout=30.0):
     """Taylor polynomial of ``f`` of total degree ``order`` about the point ``at``.
 
     ``at`` is a sequence in the order of ``wrt`` or a mapping ``{symbol: value}``.
@@ -54,7 +55,9 @@ def taylor(f, wrt, at, order=2):
     ``order`` is at most ``MAX_ORDER`` (100). Raises :class:`~derive.smoothness.NotSmoothError`
     when a derivative up to ``order`` does not exist at ``at`` (a kink of ``Abs``, ``Max``,
     ``relu``..., or an infinite slope) and :class:`~derive.smoothness.NotRealError` when
-    f is not real there (``log(x)`` at x = -1).
+    f is not real there (``log(x)`` at x = -1). Derivatives can grow fast (``exp(sin(x))`` to
+    order 100): past ``timeout`` seconds (None: no limit) :class:`~derive.DeadlineExceeded`
+    is raised, checked between derivatives.
 
     >>> import sympy as sp
     >>> x, y = sp.symbols("x y")
@@ -70,6 +73,7 @@ def taylor(f, wrt, at, order=2):
             f"order = {order} is above the cap of {MAX_ORDER}: the polynomial would need "
             f"{order + 1} or more derivatives, and would take minutes to build and pages to print"
         )
+    deadline = Deadline(timeout, f"taylor to order {order}")
     r, fr, ws = _in_real_vars(f, wrt)
     point = r.fwd(as_point(at, [r.back(s) for s in ws]))
     subs = dict(zip(ws, point))
@@ -78,6 +82,7 @@ def taylor(f, wrt, at, order=2):
     terms = []
     for k in range(order + 1):
         for idx in combinations_with_replacement(range(n), k):
+            deadline.check()
             if idx not in derivs:
                 derivs[idx] = sp.diff(derivs[idx[:-1]], ws[idx[-1]])
             d = derivs[idx]

@@ -21,19 +21,19 @@ KKT_PARTS = ("stationarity", "primal_feasibility", "dual_feasibility", "compleme
 
 
 def cmd_grad(args):
-    f = parse_formula(args.expr)
+    f = parse_formula(args.expr, relations=False)
     wrt = symbols_from(args.wrt, [f])
     emit(args, f"gradient of {f} with respect to {tuple(wrt)}", {"gradient": derive.gradient(f, wrt)})
 
 
 def cmd_hessian(args):
-    f = parse_formula(args.expr)
+    f = parse_formula(args.expr, relations=False)
     wrt = symbols_from(args.wrt, [f])
     emit(args, f"Hessian of {f} with respect to {tuple(wrt)}", {"hessian": derive.hessian(f, wrt)})
 
 
 def cmd_jacobian(args):
-    exprs = [parse_formula(e) for e in args.exprs]
+    exprs = [parse_formula(e, relations=False) for e in args.exprs]
     wrt = symbols_from(args.wrt, exprs)
     emit(args, f"Jacobian with respect to {tuple(wrt)}", {"jacobian": derive.jacobian(sp.Matrix(exprs), wrt)})
 
@@ -47,7 +47,7 @@ def _point(text, wrt):
     missing = [s.name for s in wrt if s.name not in at]
     if missing:
         raise CLIError(f"--at gives no value for {', '.join(missing)}")
-    point = [parse_formula(at[s.name], what=f"--at value of {s.name}") for s in wrt]
+    point = [parse_formula(at[s.name], what=f"--at value of {s.name}", relations=False) for s in wrt]
     for s, value in zip(wrt, point):
         if value.free_symbols:
             raise CLIError(f"--at value of {s.name} is {value}; give a number")
@@ -55,7 +55,7 @@ def _point(text, wrt):
 
 
 def cmd_taylor(args):
-    f = parse_formula(args.expr)
+    f = parse_formula(args.expr, relations=False)
     wrt = symbols_from(args.wrt, [f])
     point = _point(args.at, wrt)
     if args.order < 0:
@@ -68,7 +68,7 @@ def cmd_taylor(args):
 
 
 def cmd_kkt(args):
-    f = parse_formula(args.expr)
+    f = parse_formula(args.expr, relations=False)
     eq, ineq = constraints(args.eq, "--eq"), constraints(args.ineq, "--ineq")
     wrt = symbols_from(args.wrt, [f, *eq, *ineq])
     system = derive.kkt(f, wrt, eq=eq, ineq=ineq)
@@ -91,7 +91,7 @@ def cmd_kkt(args):
 
 
 def cmd_critical(args):
-    f = parse_formula(args.expr)
+    f = parse_formula(args.expr, relations=False)
     wrt = symbols_from(args.wrt, [f])
     points = derive.critical_points(f, wrt)
     if args.json or args.latex:
@@ -107,7 +107,7 @@ def cmd_critical(args):
 
 
 def cmd_explain(args):
-    f = parse_formula(args.expr)
+    f = parse_formula(args.expr, relations=False)
     wrt = symbols_from(args.wrt, [f])
     if len(wrt) != 1:
         raise CLIError(f"explain differentiates with respect to one variable; give --wrt (one of "
@@ -124,7 +124,7 @@ def cmd_explain(args):
 def cmd_compile(args):
     import codegen  # lazy: see the module docstring
 
-    f = parse_formula(args.expr)
+    f = parse_formula(args.expr, relations=False)
     wrt, params = variables_and_params(args.wrt, args.params, f)
     codegen.export(codegen.compile(f, wrt, params=params), args.output)
     print(f"wrote {args.output}: value, grad, value_and_grad, hess, hessp for {f} "
@@ -135,7 +135,7 @@ def cmd_solve(args):
     import codegen  # lazy: see the module docstring
     import solvers
 
-    f = parse_formula(args.expr)
+    f = parse_formula(args.expr, relations=False)
     wrt = symbols_from(args.wrt, [f])
     x0 = floats(args.x0, "--x0") if args.x0 else [0.0] * len(wrt)
     if len(x0) != len(wrt):

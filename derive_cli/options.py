@@ -104,7 +104,7 @@ def floats(text, option):
     for part in text.split(","):
         if not part.strip():
             continue
-        value = parse_formula(part, what=f"{option} value")
+        value = parse_formula(part, what=f"{option} value", relations=False)
         if value.free_symbols or not value.is_number or not value.is_extended_real:
             raise CLIError(f"{option} expects numbers separated by commas; got {part.strip()!r} in {text!r}")
         number = float(value)
@@ -138,5 +138,5 @@ def constraints(texts, option):
     out = []
     for text in texts or ():
         for part in filter(None, (p.strip() for p in text.split(";"))):
-            out.append(parse_formula(part, what=f"{option} constraint"))
+            out.append(parse_formula(part, what=f"{option} constraint", relations=False))
     return out

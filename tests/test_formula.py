@@ -47,6 +47,12 @@ def _extend(children):
     return unary | binary
 
 
+def _only_known_functions(e):
+    """SymPy's evaluation can bring in functions outside the grammar (Abs(exp(a)) -> exp(re(a)))."""
+    return all(type(f).__name__ in FUNCTIONS or isinstance(f, (sigmoid, softplus, relu, logsumexp))
+               for f in e.atoms(sp.Function))
+
+
 def _printable(e):
     """SymPy's own str() can fail (PrecisionExhausted on re(exp(244)) ...): nothing to read back."""
     try:
@@ -59,7 +65,7 @@ def _printable(e):
 EXPRESSIONS = st.recursive(_leaves(), _extend, max_leaves=12).filter(
     lambda e: isinstance(e, sp.Expr) and not e.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.I)
     and all(max(abs(n.p), n.q).bit_length() < 1000 for n in e.atoms(sp.Rational))
-    and _printable(e))
+    and _printable(e) and _only_known_functions(e))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -69,7 +75,15 @@ def test_sympy_printed_expressions_read_back_equal(expr):
     back = parse_formula(str(expr))
     # Trees differ only where SymPy's printer drops a structure its evaluation rebuilds another
     # way: -(A + pi)*sin(1) is Mul(-1, A + pi, sin(1)), read back as Mul(-A - pi, sin(1)).
-    assert _same(back, expr) or sp.expand(back - expr) == 0
+    assert _same(back, expr) or sp.expand(back - expr) == 0 or _same_values(back, expr)
+
+
+def _same_values(a, b):
+    """Equal at a point where every function of the generator is defined: SymPy may rebuild a
+    read-back differently (Abs(Abs(a)) left unevaluated on one side only)."""
+    point = {s: sp.Rational(7 + i, 10) for i, s in enumerate(sorted(a.free_symbols | b.free_symbols, key=str))}
+    va, vb = complex(a.evalf(30, subs=point)), complex(b.evalf(30, subs=point))
+    return abs(va - vb) <= 1e-9 * (1 + abs(va))
 
 
 def _same(a, b):
@@ -158,11 +172,21 @@ def test_every_listed_function_is_callable_by_name():
 ])
 def test_refused_with_one_line_naming_the_construct(text, fragment):
     with pytest.raises(FormulaError) as info:
-        parse_formula(text, what="--eq constraint")
+        parse_formula(text, what="--eq constraint", relations=False)
     message = str(info.value)
     assert fragment in message
     assert "\n" not in message
     assert "--eq constraint" in message or fragment == "empty"
+
+
+def test_comparisons_are_read_as_relations():
+    x, y = sp.symbols("x y")
+    assert parse_formula("x + y <= 1") == sp.Le(x + y, 1)
+    assert parse_formula("x > 2*y") == sp.Gt(x, 2 * y)
+    assert parse_formula("x == y") == sp.Eq(x, y) and parse_formula("x != y") == sp.Ne(x, y)
+    assert parse_formula("0 < x < 1") == sp.And(sp.Lt(0, x), sp.Lt(x, 1))
+    with pytest.raises(FormulaError, match="not a relation"):
+        derive.gradient("x < 1", [x])
 
 
 def test_formula_error_is_a_value_error_exported_by_derive():
@@ -228,6 +252,7 @@ def test_random_token_soup_never_escapes_as_another_exception():
     for _ in range(3000):
         text = " ".join(rng.choice(tokens) for _ in range(rng.randint(1, 12)))
         try:
-            assert isinstance(parse_formula(text), sp.Expr)
+            assert isinstance(parse_formula(text), (sp.Expr, sp.logic.boolalg.Boolean))
+            assert isinstance(parse_formula(text, relations=False), sp.Expr)
         except FormulaError:
             pass
