@@ -182,11 +182,12 @@ def _check_entry(path):
                             f"{_WHAT_TO_DO}")
 
 
-def write_atomic(path, text):
+def write_atomic(path, text, mode=None):
     """Write ``text`` to ``path`` through a temporary file in its directory and ``os.replace``.
 
     Readers see the old file or the new one, never a part; on any error the temporary file
-    is removed, the target is untouched and the error propagates.
+    is removed, the target is untouched and the error propagates. The file keeps the
+    temporary file's mode 0600 unless ``mode`` is given (a user's export: 0666 less the umask).
 
     >>> import os, tempfile
     >>> d = tempfile.mkdtemp()
@@ -198,6 +199,8 @@ def write_atomic(path, text):
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

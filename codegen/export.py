@@ -34,4 +34,11 @@ def export(compiled, path):
                             f"{os.path.join(path, 'kernels.py')!r}")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     # Nothing half-written is left on error: the temporary file goes, the target is untouched.
-    write_atomic(os.path.abspath(path), exported(compiled.source))
+    write_atomic(os.path.abspath(path), exported(compiled.source), mode=0o666 & ~_umask())
+
+
+def _umask():
+    # os.umask can only be read by setting it: set it back at once.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

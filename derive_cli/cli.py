@@ -20,6 +20,7 @@ examples:
 """
 import argparse
 import sys
+import warnings
 
 import derive
 
@@ -141,6 +142,14 @@ def _parse(parser, argv):
         return done.code if isinstance(done.code, int) else EXIT_USAGE
 
 
+def _warnings_as_one_line(command):
+    """Library warnings as one line each (no source line), like the errors."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"derive {command}: warning: {message}", file=sys.stderr if file is None else file)
+
+    warnings.showwarning = show
+
+
 def main(argv=None):
     """Run the CLI on ``argv`` (default: ``sys.argv[1:]``); returns the exit code (see above)."""
     parser = build_parser()
@@ -153,11 +162,16 @@ def main(argv=None):
             parser.print_help()
             return EXIT_OK
         command = args.command
+        previous = warnings.showwarning
+        _warnings_as_one_line(command)
         for flag in ("json", "latex"):
             if not hasattr(args, flag):
                 setattr(args, flag, False)
-        code = args.func(args)
-        sys.stdout.flush()
+        try:
+            code = args.func(args)
+            sys.stdout.flush()
+        finally:
+            warnings.showwarning = previous
     except BrokenPipeError:
         return quiet_broken_pipe()
     except KeyboardInterrupt:

@@ -10,7 +10,7 @@ from .adapter import as_kernels, as_x0, check_length
 from .loop import accept_step, drive, finish, to_result
 from .numba_shims import JIT_OPTIONS, for_kernel
 from .options import check, check_common
-from .termination import CONTINUE, HESSIAN, NONFINITE, TRCOLLAPSE, start
+from .termination import CONTINUE, FTOL, HESSIAN, NONFINITE, TRCOLLAPSE, start
 
 __all__ = ["newton_tr", "steihaug_cg"]
 
@@ -77,6 +77,9 @@ def _truncated_cg_impl(hessp, kargs, x, g, delta, tol, maxcg):
                                                                      tol, maxcg)
 
 
+_EPS4 = 4.0 * np.finfo(np.float64).eps
+
+
 def _tr_loop(vg, hessp, kargs, x0, maxiter, gtol, ftol, xtol, delta0, delta_max, eta, cb):
     n = x0.shape[0]
     x = x0.copy()
@@ -95,6 +98,12 @@ def _tr_loop(vg, hessp, kargs, x0, maxiter, gtol, ftol, xtol, delta0, delta_max,
             status = HESSIAN
             break
         pred = -(np.dot(g, p) + 0.5 * np.dot(p, Hp))
+        if not boundary and pred <= _EPS4 * max(1.0, abs(f)):
+            # The full Newton step inside the region predicts a decrease at the rounding level
+            # of f: no step can do measurably better, so this is a minimum to machine precision
+            # (else the region would shrink to nothing on rounding noise).
+            status = FTOL
+            break
         xn = x + p
         fn, gn = vg(xn, *kargs)
         nfev += 1

@@ -338,3 +338,28 @@ def test_main_returns_argparse_codes_instead_of_exiting(capsys):
     assert "the following arguments are required: expr" in capsys.readouterr().err
     assert main(["solve", "x**2", "--method", "simplex"]) == EXIT_USAGE
     assert "invalid choice: 'simplex'" in capsys.readouterr().err
+
+
+def test_library_warnings_are_one_line(capsys, monkeypatch):
+    import warnings
+
+    def command(args):
+        warnings.warn("something the user should know", RuntimeWarning)
+
+    from derive_cli import cli
+
+    real = cli.build_parser
+
+    def build():
+        parser = real()
+        for action in parser._subparsers._group_actions:
+            action.choices["grad"].set_defaults(func=command)
+        return parser
+
+    monkeypatch.setattr(cli, "build_parser", build)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert main(["grad", "x**2"]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert err.startswith("derive grad: warning: something the user should know")
+    assert not any(line.startswith(" ") for line in err.splitlines())  # no source line

@@ -2,6 +2,7 @@
 import json
 import os
 import subprocess
+import stat
 import sys
 import textwrap
 from pathlib import Path
@@ -266,3 +267,14 @@ def test_export_write_error_leaves_no_temp_file(tmp_path, rosen2, monkeypatch):
     with pytest.raises(OSError):
         codegen.export(rosen2[0], tmp_path / "k.py")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_export_file_has_the_users_default_mode(tmp_path, rosen2):
+    # An export is the user's file, not a private cache entry: 0666 less the umask, not 0600.
+    old = os.umask(0o022)
+    try:
+        path = tmp_path / "k.py"
+        codegen.export(rosen2[0], path)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
