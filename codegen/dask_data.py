@@ -1,0 +1,416 @@
+"""Data objectives on Dask arrays: the compiled row kernels run where the blocks live.
+
+:func:`evaluate` maps the objective's compiled row kernels over the row blocks of dask
+arrays (one task per block, on the worker that holds it), sums the per-block partial sums
+in a tree of tasks, and finishes on the client (the mean over the rows, if any). Only
+vectors of the objective's size travel back: ``n`` numbers for a gradient, the upper
+triangle of the Hessian's symbolic pattern for a Hessian, never the data.
+
+Workers need no SymPy: each task gets a :class:`KernelHandle` (the cache key and the
+generated source), and a worker imports the module once per key: from its own kernel
+cache when it is there (the same machine, or a shared home), else written there from the
+source (:mod:`codegen.cache`). This module imports only NumPy and :mod:`codegen.cache` at
+the top, so workers load it without SymPy.
+
+Every partial sum carries the number of rows it summed; a total that does not count every
+row asked for is refused (:class:`DaskEvaluationError`), so a partial sum is never taken for
+the objective. Lost workers are Dask's business (it recomputes their blocks from the
+lineage); a failure it cannot recover is raised as :class:`DaskEvaluationError`, a bad
+entry of the data as :class:`~codegen.errors.ArgumentError` naming its row.
+
+Time limit: ``dask.config.set({"derive.dask-timeout": seconds})`` bounds each evaluation on
+a distributed cluster (default: none); past it the evaluation fails with
+:class:`DaskEvaluationError`.
+
+>>> import dask.array as da, numpy as np, sympy as sp, codegen
+>>> w, xi, yi = sp.symbols("w x y")
+>>> obj = codegen.compile((w * xi - yi)**2, [w], data=[xi, yi], reduce="mean")
+>>> X = da.from_array(np.arange(6.0), chunks=2)
+>>> with dask.config.set(scheduler="synchronous"):
+...     evaluate(obj, "value_and_grad", [2.0], None, (X, 2 * X))
+(0.0, array([0.]))
+"""
+import threading
+
+import numpy as np
+
+from . import cache
+from .errors import ArgumentError
+
+__all__ = ["evaluate", "check_data", "DaskData", "DaskEvaluationError", "KernelHandle",
+           "is_dask_array", "TIMEOUT_KEY"]
+
+WHICH = ("value", "grad", "value_and_grad", "hess", "hessp")
+TIMEOUT_KEY = "derive.dask-timeout"
+SPLIT_EVERY = 8  # partial sums added per task of the tree reduction
+_MODULES = {}  # cache key -> generated module, in every process (worker or client)
+_MODULES_LOCK = threading.Lock()
+_HANDLES = {}  # cache key -> KernelHandle (client side: the source is read once)
+_CHECKED = {}  # names of the data arrays -> blocks already checked finite (client side)
+_CHECKED_MAX = 64
+
+
+class DaskEvaluationError(RuntimeError):
+    """An evaluation on dask data failed and Dask could not recover it.
+
+    ``which`` names the evaluation (``"value_and_grad"`` ...); ``__cause__`` is Dask's error.
+    No partial sum is ever returned in its place.
+    """
+
+    def __init__(self, message, which=None):
+        super().__init__(message)
+        self.which = which
+
+
+class KernelHandle:
+    """What a worker needs to load an objective's kernels: cache key, source, file name hint.
+
+    Picklable and SymPy-free; :func:`load` imports the module once per process and key.
+    """
+
+    __slots__ = ("key", "source", "hint")
+
+    def __init__(self, key, source, hint="objective"):
+        self.key, self.source, self.hint = key, source, hint
+
+    def __reduce__(self):
+        return (KernelHandle, (self.key, self.source, self.hint))
+
+    @classmethod
+    def of(cls, obj):
+        """The handle of a CompiledObjective (codegen's own spec when it provides one)."""
+        handle = _HANDLES.get(obj.key)
+        if handle is None:
+            spec = getattr(obj, "_kernel_spec", None)
+            key, source, hint = spec() if spec is not None else (obj.key, obj.source, "objective")
+            handle = _HANDLES[obj.key] = cls(key, source, hint)
+        return handle
+
+    def load(self):
+        """The generated module, imported once per process (from the cache, else written)."""
+        mod = _MODULES.get(self.key)
+        if mod is None:
+            with _MODULES_LOCK:
+                mod = _MODULES.get(self.key)
+                if mod is None:
+                    mod = cache.lookup(self.key, self.hint)
+                    if mod is None:
+                        mod = cache.store(self.key, self.source, self.hint)
+                    _MODULES[self.key] = mod
+        return mod
+
+
+def is_dask_array(a):
+    """True for a dask array (tested by type, without importing dask)."""
+    return type(a).__module__.split(".")[0] == "dask" and hasattr(a, "chunks")
+
+
+# ---- on the workers --------------------------------------------------------------------
+
+
+def _check_block(blocks, row0, labels):
+    """Refuse NaN/inf in one block, naming the global row (one summing pass when all is well)."""
+    for k, b in enumerate(blocks):
+        if np.isfinite(b.sum()):
+            continue
+        bad = np.argwhere(~np.isfinite(b))
+        if bad.size == 0:  # the sum overflowed: every entry is finite
+            continue
+        at = tuple(int(i) for i in bad[0])
+        where = f"row {row0 + at[0]}" + (f", column {at[1]}" if b.ndim == 2 else "")
+        raise ArgumentError(f"data[{k}] ({labels[k]}) has {b[at]} at {where}: data must be "
+                            "finite; drop or impute the rows with missing values first")
+
+
+def _raw_sum(mod, which, x, p, v, rows, blocks):
+    """The unscaled sum over ``rows`` of the data term, flattened: [f], g, [f, g...], the upper
+    Hessian entries (HU_ROW, HU_COL order) or H v."""
+    scale = float(rows.shape[0]) if mod.REDUCE == "mean" else 1.0  # kernels return the mean
+    if which == "value":
+        out = np.array([mod.value(x, p, rows, *blocks)])
+    elif which == "grad":
+        out = mod.grad(x, p, rows, *blocks)
+    elif which == "value_and_grad":
+        f, g = mod.value_and_grad(x, p, rows, *blocks)
+        out = np.concatenate(([f], g))
+    elif which == "hess":
+        out = mod.hess_upper(x, p, rows, *blocks)
+    else:
+        out = mod.hessp(x, v, p, rows, *blocks)
+    return out * scale
+
+
+def block_partial(handle, which, x, p, v, rows, row0, labels, *blocks):
+    """One task: the raw partial sum over a block (``rows`` local, None for all), with the
+    number of rows summed appended; ``labels`` given: the block is checked finite first."""
+    mod = handle.load()
+    blocks = tuple(np.ascontiguousarray(b, dtype=np.float64) for b in blocks)
+    if labels is not None:
+        _check_block(blocks, row0, labels)
+    if rows is None:
+        rows = np.arange(blocks[0].shape[0], dtype=np.int64)
+    return np.append(_raw_sum(mod, which, x, p, v, rows, blocks), float(rows.shape[0]))
+
+
+def add_partials(*parts):
+    """One node of the tree reduction."""
+    total = parts[0].copy()
+    for part in parts[1:]:
+        total += part
+    return total
+
+
+# ---- on the client ---------------------------------------------------------------------
+
+
+class DaskData:
+    """Checked dask data of an objective: the arrays, their common row chunks, N, labels."""
+
+    __slots__ = ("arrays", "row_chunks", "n_rows", "labels", "names")
+
+    def __init__(self, arrays, row_chunks, labels):
+        self.arrays = tuple(arrays)
+        self.row_chunks = tuple(int(c) for c in row_chunks)
+        self.n_rows = int(sum(self.row_chunks))
+        self.labels = tuple(labels)
+        self.names = tuple(a.name for a in self.arrays)
+
+    @property
+    def bounds(self):
+        return np.concatenate(([0], np.cumsum(self.row_chunks))).astype(np.int64)
+
+
+def _describe(chunks):
+    text = ", ".join(map(str, chunks[:6]))
+    return f"({text}{', ...' if len(chunks) > 6 else ''}; {len(chunks)} blocks)"
+
+
+def _check_array(obj, k, a, first):
+    """data[k]: a dask array of real numbers of the declared shape."""
+    w = obj._layout[k]
+    if not is_dask_array(a):
+        if first is None:
+            raise ArgumentError(f"data[{k}] is not a dask array ({type(a).__name__}); "
+                                "codegen.dask_data takes dask arrays")
+        raise ArgumentError(
+            f"data[{k}] is a {type(a).__name__}, not a dask array, but data[{first}] is one: "
+            f"pass every data array as a dask array chunked alike along rows (e.g. "
+            f"da.from_array(a, chunks=(data[{first}].chunks[0],) + a.shape[1:]) and persist "
+            f"it); a NumPy array would be shipped with every evaluation")
+    kind = np.dtype(a.dtype).kind
+    if kind == "c":
+        raise ArgumentError(f"data[{k}] is complex ({a.dtype}), but data are real: pass its "
+                            ".real part if the imaginary part is meant to go")
+    if kind not in "fiub":
+        raise ArgumentError(f"data[{k}] must hold real numbers, got dtype {a.dtype}")
+    if w == 0 and a.ndim != 1:
+        raise ArgumentError(f"data[{k}] ({obj.data[k]}) must be a 1-D array of length N, "
+                            f"got shape {a.shape}")
+    if w and (a.ndim != 2 or a.shape[1] != w):
+        raise ArgumentError(f"data[{k}] must be a 2-D array of shape (N, {w}), got shape "
+                            f"{a.shape}")
+    if any(np.isnan(c) for c in a.chunks[0]):
+        raise ArgumentError(f"data[{k}] has unknown chunk sizes along rows; call "
+                            f"data[{k}].compute_chunk_sizes() (and persist it) first")
+    if w and len(a.chunks[1]) > 1:
+        raise ArgumentError(f"data[{k}] is chunked along columns too {a.chunks[1]}; each block "
+                            f"must hold whole rows: data[{k}].rechunk({{1: -1}}) (and persist it)")
+
+
+def check_data(obj, data):
+    """The data arguments of ``obj`` as :class:`DaskData`, or an ArgumentError naming the first
+    argument that is not a dask array chunked like ``data[0]`` along rows."""
+    data = tuple(data)
+    if len(data) != len(obj._layout):
+        raise ArgumentError(f"expected {len(obj._layout)} data argument(s), got {len(data)}")
+    first = next((k for k, a in enumerate(data) if is_dask_array(a)), None)
+    for k, a in enumerate(data):
+        _check_array(obj, k, a, first)
+    rows0 = data[0].chunks[0]
+    for k, a in enumerate(data[1:], 1):
+        if a.shape[0] != data[0].shape[0]:
+            raise ArgumentError(f"data[{k}] has {a.shape[0]} rows but data[0] has "
+                                f"{data[0].shape[0]}; every data array needs the same N")
+        if a.chunks[0] != rows0:
+            i = next(i for i, (c, d) in enumerate(zip(a.chunks[0], rows0)) if c != d)
+            raise ArgumentError(
+                f"data[{k}] is chunked along rows as {_describe(a.chunks[0])} but data[0] as "
+                f"{_describe(rows0)} (they differ first at block {i}); chunk them alike: "
+                f"data[{k}].rechunk({{0: data[0].chunks[0]}})")
+    if data[0].shape[0] == 0:
+        raise ArgumentError("the data have 0 rows: a sum or mean over no rows is no "
+                            "objective; give at least one row")
+    return DaskData(data, rows0, [obj._data_names(k) for k in range(len(data))])
+
+
+def _rows(rows, N):
+    """Global row indices (int64), as pack_args checks them."""
+    r = np.asarray(rows)
+    if r.dtype == bool:
+        if r.shape != (N,):
+            raise ArgumentError(f"boolean rows must have shape ({N},), got {r.shape}")
+        r = np.flatnonzero(r)
+    if r.ndim != 1 or not (r.dtype.kind in "iu" or r.size == 0):
+        raise ArgumentError(f"rows must be a 1-D integer index array, got {r.dtype} {r.shape}")
+    r = r.astype(np.int64, copy=False)
+    if r.size == 0:
+        raise ArgumentError("rows selects no row: a sum or mean over no rows is no objective; "
+                            "select at least one row")
+    if r.min() < 0 or r.max() >= N:
+        raise ArgumentError(f"rows must lie in [0, {N}), got min {r.min()} max {r.max()}")
+    return r
+
+
+def _plan(dd, rows):
+    """[(block, local rows or None)]: the blocks holding the selected rows."""
+    if rows is None:
+        return [(i, None) for i in range(len(dd.row_chunks))]
+    bounds = dd.bounds
+    block = np.searchsorted(bounds, rows, side="right") - 1
+    order = np.argsort(block, kind="stable")
+    block, rows = block[order], rows[order]
+    cuts = np.flatnonzero(np.diff(block)) + 1
+    return [(int(b[0]), r - bounds[b[0]]) for b, r in zip(np.split(block, cuts),
+                                                          np.split(rows, cuts))]
+
+
+def _unchecked(dd, plan):
+    """Blocks of the plan not yet checked finite; they are checked by this evaluation."""
+    done = _CHECKED.get(dd.names)
+    if done is None:
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.pop(next(iter(_CHECKED)))
+        done = _CHECKED[dd.names] = set()
+    return {b for b, _ in plan if b not in done}, done
+
+
+def _graph(handle, which, x, p, v, dd, plan, check):
+    """The delayed total: one task per planned block, then a tree of additions."""
+    import dask
+    blocks = [a.to_delayed().ravel() for a in dd.arrays]
+    h = dask.delayed(handle, name=f"derive-kernels-{handle.key}", traverse=False)
+    bounds = dd.bounds
+    task = dask.delayed(block_partial, pure=True)
+    parts = [task(h, which, x, p, v, r, int(bounds[b]), dd.labels if b in check else None,
+                  *(bl[b] for bl in blocks)) for b, r in plan]
+    add = dask.delayed(add_partials, pure=True)
+    while len(parts) > 1:
+        parts = [add(*parts[i:i + SPLIT_EVERY]) if len(parts[i:i + SPLIT_EVERY]) > 1
+                 else parts[i] for i in range(0, len(parts), SPLIT_EVERY)]
+    return parts[0]
+
+
+def _distributed_client():
+    """The distributed Client Dask would compute with now, or None (a local scheduler)."""
+    import dask.base
+    sched = dask.base.get_scheduler()
+    client = getattr(sched, "__self__", None)
+    return client if type(client).__name__ == "Client" else None
+
+
+def _compute(total, which):
+    """The total's value; any failure Dask could not recover -> DaskEvaluationError."""
+    import dask
+    timeout = dask.config.get(TIMEOUT_KEY, None)
+    try:
+        client = _distributed_client()
+        if client is None:
+            return dask.compute(total)[0]
+        future = client.compute(total)
+        try:
+            return future.result(timeout=timeout)
+        finally:
+            future.release()
+    except ArgumentError:
+        raise
+    except Exception as exc:
+        kind = type(exc).__name__
+        if kind == "TimeoutError" or isinstance(exc, TimeoutError):
+            msg = (f"the {which} evaluation on dask data got no result within {timeout} s "
+                   f"(no workers left, or they are stuck); no partial sum is used")
+        else:
+            msg = (f"the {which} evaluation on dask data failed and Dask could not recover it "
+                   f"({kind}: {exc}); no partial sum is used")
+        raise DaskEvaluationError(msg, which) from exc
+
+
+def _params(obj, params):
+    n = len(obj.params)
+    if n == 0:
+        if params is not None and np.size(params):
+            raise ArgumentError("this objective has no params, but params were given")
+        return np.zeros(0)
+    p = np.asarray(params, dtype=np.float64) if params is not None else None
+    if p is None or p.ndim != 1 or p.shape[0] != n:
+        raise ArgumentError(f"params must be a 1-D array of length {n}, got "
+                            f"{None if p is None else p.shape}")
+    bad = np.flatnonzero(~np.isfinite(p))
+    if bad.size:
+        raise ArgumentError(f"params[{bad[0]}] is {p[bad[0]]}: params must be finite")
+    return np.ascontiguousarray(p)
+
+
+def _vector(a, name, n):
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "fiub":
+        raise ArgumentError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if arr.shape != (n,):
+        raise ArgumentError(f"{name} must be a 1-D array of length {n}, got shape {arr.shape}")
+    return arr
+
+
+def _finish(obj, which, x, p, partial, n_rows, v):
+    """The objective from the summed data term (codegen's own _finish when it has one)."""
+    if which == "value":
+        part = float(partial[0])
+    elif which == "value_and_grad":
+        part = (float(partial[0]), partial[1:].copy())
+    elif which == "hess":
+        part = np.zeros((obj.n, obj.n))
+        part[obj.module.HU_ROW, obj.module.HU_COL] = partial
+        part[obj.module.HU_COL, obj.module.HU_ROW] = partial
+    else:
+        part = partial
+    fin = getattr(obj, "_finish", None)
+    if fin is not None:
+        return fin(which, x, p, part, n_rows, v)
+    scale = 1.0 / n_rows if obj.reduce == "mean" else 1.0
+    if which == "value":
+        return part * scale
+    if which == "value_and_grad":
+        return part[0] * scale, part[1] * scale
+    return part * scale
+
+
+def evaluate(obj, which, x, params, data, v=None, rows=None):
+    """``obj.<which>(x, params, *data, rows=rows)`` with dask ``data``, computed on the blocks.
+
+    which: ``"value"``, ``"grad"``, ``"value_and_grad"``, ``"hess"`` (dense) or ``"hessp"``
+    (``v`` given). params: NumPy (or None without params). data: one dask array per data
+    argument of ``obj``, all chunked alike along rows, whole rows per block (NumPy arrays
+    mixed in are refused: they would travel with every evaluation). rows: global row
+    indices (or a boolean mask); only the blocks holding them compute. Runs on the active
+    distributed Client, else on Dask's configured local scheduler. Results equal the NumPy
+    results up to the order of summation.
+    """
+    if which not in WHICH:
+        raise ArgumentError(f"which must be one of {', '.join(WHICH)}, got {which!r}")
+    if which in ("hess", "hessp") and obj.order < 2:
+        from .errors import CodegenError
+        raise CodegenError("this objective was compiled with order=1; compile with order=2 "
+                           "for Hessians")
+    dd = data if isinstance(data, DaskData) else check_data(obj, data)
+    x = _vector(x, "x", obj.n)
+    v = _vector(v, "v", obj.n) if which == "hessp" else None
+    p = _params(obj, params)
+    r = None if rows is None else _rows(rows, dd.n_rows)
+    plan = _plan(dd, r)
+    check, done = _unchecked(dd, plan)
+    total = _compute(_graph(KernelHandle.of(obj), which, x, p, v, dd, plan, check), which)
+    done.update(check)
+    want = dd.n_rows if r is None else r.shape[0]
+    if total[-1] != want:  # every block counted once: anything else is not the objective
+        raise DaskEvaluationError(f"the {which} evaluation summed {int(total[-1])} rows of "
+                                  f"{want}; refusing a partial sum", which)
+    return _finish(obj, which, x, p, total[:-1], want, v)
