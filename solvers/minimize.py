@@ -1,4 +1,7 @@
 """``minimize``: the one front door, dispatching to one function per method (like SciPy's)."""
+import inspect
+
+from .auglag import auglag
 from .bfgs import bfgs
 from .gradient import adagrad, adam, adamw, gd, momentum, nesterov, rmsprop
 from .lbfgs import lbfgs
@@ -14,6 +17,8 @@ METHODS = {
     "momentum": momentum, "nesterov": nesterov, "adagrad": adagrad, "rmsprop": rmsprop,
     "adam": adam, "adamw": adamw,
 }
+# the constrained method: chosen when eq/ineq/constraints are given (or by name)
+CONSTRAINED = {"auglag": auglag}
 # Other spellings, SciPy's method names among them (matched case-insensitively). Newton-CG and
 # trust-ncg both take Hessian-vector products and truncate CG, as newton-tr; trust-exact uses the
 # exact dense Hessian made positive definite, as newton (which steps by a line search instead).
@@ -23,13 +28,18 @@ _ALIASES = {"l-bfgs": "lbfgs", "l-bfgs-b": "lbfgs", "newton_tr": "newton-tr",
 _SCIPY_ONLY = ("nelder-mead", "powell", "cg", "tnc", "cobyla", "cobyqa", "slsqp", "trust-constr",
                "dogleg", "trust-krylov")
 # SciPy's finite-difference step defaults: L-BFGS-B 1e-8, BFGS sqrt(machine epsilon)
-_FD_STEP = {"lbfgs": 1e-8, "bfgs": 1.4901161193847656e-08}
+_FD_STEP = {"lbfgs": 1e-8, "bfgs": 1.4901161193847656e-08, "auglag": 1e-8}
 
 
-def _method(method):
-    key = "lbfgs" if method is None else str(method).lower()
-    key = _ALIASES.get(key, key)
-    if key in METHODS:
+def _method(method, constrained=False):
+    if method is None:
+        return "auglag" if constrained else "lbfgs"
+    key = _ALIASES.get(str(method).lower(), str(method).lower())
+    if constrained and key != "auglag":
+        raise ValueError(f"method {method!r} does not handle eq/ineq constraints: leave "
+                         "method unset or pass method='auglag' (the augmented Lagrangian, "
+                         "with L-BFGS-B inside); bounds alone go to the methods themselves")
+    if key in METHODS or key in CONSTRAINED:
         return key
     ours = ", ".join(METHODS)
     scipy_names = "L-BFGS-B, BFGS, Newton-CG, trust-ncg, trust-exact"
@@ -41,9 +51,9 @@ def _method(method):
                      f"{scipy_names} also work)")
 
 
-def minimize(objective, x0, method="lbfgs", args=(), tol=None, maxiter=None, callback=None,
+def minimize(objective, x0, method=None, args=(), tol=None, maxiter=None, callback=None,
              options=None, wrt=None, history=False, verbose=False, *, jac=None, hess=None,
-             hessp=None, bounds=None, constraints=()):
+             hessp=None, bounds=None, eq=None, ineq=None, constraints=()):
     """Minimise ``objective`` from ``x0``; returns a :class:`solvers.Result`.
 
     objective: a ``codegen`` CompiledObjective; a SymPy expression or formula text together
@@ -59,7 +69,19 @@ def minimize(objective, x0, method="lbfgs", args=(), tol=None, maxiter=None, cal
     ``maxfun``, ``disp``, ``eps``, ``initial_trust_radius``, ``max_trust_radius`` where the
     method has the option. Every option is checked before anything runs (:class:`OptionError`).
     method: ours (``solvers.METHODS``) or SciPy's L-BFGS-B, BFGS, Newton-CG / trust-ncg
-    (newton-tr), trust-exact (newton). ``history=True`` records f and |g| per iteration.
+    (newton-tr), trust-exact (newton); default lbfgs, or auglag when there are constraints.
+    ``history=True`` records f and |g| per iteration (per epoch for mini-batches:
+    ``Result.history_unit``).
+
+    bounds: SciPy's forms (a sequence of n ``(lo, hi)`` pairs with None for no bound, a pair of
+    scalars or arrays, a ``scipy.optimize.Bounds``): the method's bounded variant (lbfgs is
+    then L-BFGS-B). eq / ineq: constraints ``c(x) = 0`` / ``c(x) <= 0`` (derive.kkt's
+    convention) as SymPy expressions in the objective's variables or compiled vector functions
+    (``codegen.compile_vector``); they select the augmented Lagrangian (method ``auglag``),
+    whose Result carries the multipliers ``lam``, ``mu`` and the KKT residuals. constraints:
+    SciPy's dicts ``{"type": "eq" | "ineq", "fun": ..., "jac": ...}`` for Python callables;
+    SciPy's inequality means ``fun(x) >= 0``, the opposite of ``ineq``: it is negated here, so
+    the reported ``mu`` belongs to ``-fun(x) <= 0``.
 
     >>> import sympy
     >>> x, y = sympy.symbols("x y")
@@ -73,23 +95,19 @@ def minimize(objective, x0, method="lbfgs", args=(), tol=None, maxiter=None, cal
     >>> r.success, r["x"].round(4), r.jac.shape
     (True, array([1., 1., 1.]), (3,))
     """
-    if bounds is not None:
-        raise NotImplementedError("bounds are not supported yet: solvers minimise without "
-                                  "bounds (use scipy.optimize.minimize for them)")
-    if constraints is not None and len(constraints):
-        raise NotImplementedError("constraints are not supported yet: solvers minimise without "
-                                  "constraints (use scipy.optimize.minimize, or derive.kkt)")
-    key = _method(method)
-    solver = METHODS[key]
+    constrained = _has_constraints(eq, ineq, constraints)
+    key = _method(method, constrained)
+    solver = CONSTRAINED.get(key) or METHODS[key]
     if options is not None and not hasattr(options, "items"):
         raise OptionError(f"options must be a dict of the method's options, got "
                           f"{type(options).__name__}")
-    opts = from_scipy(key, dict(options or {}))  # unknown names refused here, before any run
+    # unknown names refused here, before any run (auglag checks its own options)
+    opts = dict(options or {}) if key == "auglag" else from_scipy(key, dict(options or {}))
     disp = opts.pop("disp", False)
     if disp not in (True, False, 0, 1, None):
         raise OptionError(f"{key}: option 'disp' must be True or False, got {disp!r}")
     if tol is not None:
-        tol = _tol(key, tol)
+        tol = _tol("lbfgs" if key == "auglag" else key, tol)
         opts.setdefault("gtol", tol)
     if maxiter is not None:
         opts.setdefault("maxiter", maxiter)
@@ -112,7 +130,48 @@ def minimize(objective, x0, method="lbfgs", args=(), tol=None, maxiter=None, cal
                               "objective without jac; this objective has exact gradients")
     if verbose or disp:
         callback = _printer(callback)
-    return solver(objective, x0, args=args, callback=callback, history=history, wrt=wrt, **opts)
+    if key == "auglag":
+        opts.update(eq=eq, ineq=ineq, constraints=constraints, bounds=bounds)
+    elif bounds is not None:
+        opts["bounds"] = _bounds_for(key, solver, bounds, x0)
+        if opts["bounds"] is None:
+            del opts["bounds"]
+    r = solver(objective, x0, args=args, callback=callback, history=history, wrt=wrt, **opts)
+    if history and key in _GRADIENT_FAMILY and opts.get("batch_size"):
+        r.history_unit = _unit(r, opts["batch_size"])
+    return r
+
+
+_GRADIENT_FAMILY = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
+
+
+def _unit(r, batch_size):
+    """Mini-batch runs record the full objective once per epoch (solvers.gradient); a batch as
+    large as the data is a full-gradient step, recorded every iteration."""
+    per_epoch = len(r.history["fun"]) - 1 < r.nit
+    return "epoch" if per_epoch or r.history_unit == "epoch" else "iteration"
+
+
+def _has_constraints(eq, ineq, constraints):
+    def given(c):
+        return c is not None and not (isinstance(c, (list, tuple)) and len(c) == 0)
+    return given(eq) or given(ineq) or given(constraints)
+
+
+def _bounds_for(key, solver, bounds, x0):
+    """``bounds`` parsed for ``key`` (None when every bound is infinite: the unconstrained
+    path)."""
+    from .bounds import parse_bounds  # noqa: PLC0415 (solvers.bounds is LBFGSB's module)
+    n = as_x0(x0).shape[0]
+    parsed = parse_bounds(bounds, n)
+    if parsed is None:
+        return None
+    if key == "bfgs":
+        raise OptionError("method 'bfgs' has no bounded variant: use method 'lbfgs' "
+                          "(L-BFGS-B) for bounds, or 'newton' / 'newton-tr'")
+    if "bounds" not in inspect.signature(solver).parameters:
+        raise OptionError(f"method {key!r} does not take bounds yet")
+    return parsed
 
 
 def _tol(key, tol):

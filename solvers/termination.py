@@ -13,7 +13,8 @@ from numba import njit
 from .result import Status
 
 __all__ = ["terminate", "start", "accept", "CONTINUE", "GTOL", "FTOL", "XTOL", "MAXITER",
-           "LINESEARCH", "NONFINITE", "HESSIAN", "DIVERGED", "TRCOLLAPSE", "CALLBACK", "MAXFEV"]
+           "LINESEARCH", "NONFINITE", "HESSIAN", "DIVERGED", "TRCOLLAPSE", "CALLBACK", "MAXFEV",
+           "INFEASIBLE"]
 
 # The status codes as plain ints, the form Numba loops return; the one source is
 # result.Status (every Numba-side code, the SMO solver's too, is imported from here).
@@ -29,6 +30,7 @@ DIVERGED = int(Status.DIVERGED)
 TRCOLLAPSE = int(Status.TRUST_REGION_COLLAPSED)
 CALLBACK = int(Status.CALLBACK_STOP)
 MAXFEV = int(Status.MAX_FUNCTION_EVALUATIONS)
+INFEASIBLE = int(Status.INFEASIBLE)
 
 
 @njit(cache=True)
