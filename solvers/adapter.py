@@ -106,10 +106,17 @@ def _is_symbolic(objective):
     return isinstance(objective, str) or type(objective).__module__.split(".")[0] == "sympy"
 
 
+def _dask_args(args):
+    """True when a data argument is a dask array (tested by type: dask is not imported)."""
+    seq = args if isinstance(args, (tuple, list)) else (args,)
+    return any(type(a).__module__.split(".")[0] == "dask" for a in seq)
+
+
 def as_kernels(objective, args=(), wrt=None, rows=None, n=None):
     """Kernels of ``objective``: a CompiledObjective, a SymPy expression or formula text compiled
     with ``wrt``, or a Python callable ``fun(x, *args)`` of ``n`` variables (SciPy's
-    convention, gradient by forward differences; see :mod:`solvers.callables`)."""
+    convention, gradient by forward differences; see :mod:`solvers.callables`). Dask arrays
+    among a compiled objective's data give :class:`~solvers.dask_kernels.DaskKernels`."""
     if isinstance(objective, Kernels):
         return objective
     if getattr(objective, "compiled", None) is False:  # a callables.PythonObjective
@@ -127,6 +134,9 @@ def as_kernels(objective, args=(), wrt=None, rows=None, n=None):
                 f"to compile a SymPy expression, or pass codegen.compile(expr, wrt)")
         import codegen  # the layer below; solvers never import sympy themselves
         objective = codegen.compile(objective, wrt)
+    if _dask_args(args):  # evaluated where the blocks live, by loops running in Python
+        from .dask_kernels import DaskKernels
+        return DaskKernels(objective, args, rows=rows)
     if (isinstance(args, tuple) and len(args) == 0) and rows is None:
         try:
             kern = _KERNELS.get(objective)
