@@ -15,9 +15,9 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 
-from .numba_shims import JIT_OPTIONS, for_kernel
+from .numba_shims import JIT_OPTIONS, dual, for_kernel
 
-__all__ = ["strong_wolfe", "backtracking", "line_search", "StrongWolfe", "Backtracking", "WOLFE",
+__all__ = ["strong_wolfe", "strong_wolfe_box", "box_line_search", "backtracking", "line_search", "StrongWolfe", "Backtracking", "WOLFE",
            "ARMIJO", "FAILED", "FAILED_NONFINITE"]
 
 WOLFE = 0
@@ -73,14 +73,19 @@ def _interpolate(alo, flo, dlo, ahi, fhi, dhi):
     return t
 
 
-@njit(cache=True)
-def strong_wolfe(vg, kargs, x, f0, g0, d, alpha0, c1, c2, maxiter):
-    """Step along ``d`` satisfying the strong Wolfe conditions.
+@dual
+def _trial(x, a, d, lo, hi):
+    """x + a d, clipped to the box [lo, hi] when one is given (non-empty lo): rounding can put
+    x + amax d a hair outside."""
+    xa = x + a * d
+    for i in range(lo.shape[0]):
+        xa[i] = min(max(xa[i], lo[i]), hi[i])
+    return xa
 
-    Bracketing phase and ``zoom`` of Nocedal & Wright, Alg. 3.5-3.6, with safeguarded cubic
-    interpolation; a trial where the objective is NaN/inf is treated as "too far".
-    Requires ``g0 @ d < 0``.
-    """
+
+@dual
+def _wolfe(vg, kargs, x, f0, g0, d, alpha0, c1, c2, amax, lo, hi, maxiter):
+    """The strong-Wolfe search of :func:`strong_wolfe`, with steps at most ``amax``."""
     dphi0 = np.dot(g0, d)
     nfev = 0
     # best point that satisfies sufficient decrease (the "lo" end of the bracket)
@@ -92,13 +97,13 @@ def strong_wolfe(vg, kargs, x, f0, g0, d, alpha0, c1, c2, maxiter):
     ahi = np.nan
     fhi = np.nan
     dhi = np.nan
-    a = alpha0
+    a = min(alpha0, amax)
     bracketed = False
     finite_seen = False
     while nfev < maxiter:
         if bracketed:
             a = _interpolate(alo, flo, dlo, ahi, fhi, dhi)
-        xa = x + a * d
+        xa = _trial(x, a, d, lo, hi)
         fa, ga = vg(xa, *kargs)
         nfev += 1
         da = np.dot(ga, d)
@@ -122,6 +127,8 @@ def strong_wolfe(vg, kargs, x, f0, g0, d, alpha0, c1, c2, maxiter):
                 fhi = flo
                 dhi = dlo
                 bracketed = True
+            elif a >= amax:  # still descending at the largest step allowed: take it
+                return a, fa, ga, xa, nfev, ARMIJO
             alo = a
             flo = fa
             dlo = da
@@ -130,12 +137,34 @@ def strong_wolfe(vg, kargs, x, f0, g0, d, alpha0, c1, c2, maxiter):
             if not bracketed:
                 # extrapolate by a fixed factor: 6 needed the fewest evaluations over the
                 # MGH set (Moré-Thuente bound the step by 4x; cubic extrapolation did no better)
-                a = 6.0 * a if a < 1e10 else a
+                a = min(6.0 * a, amax) if a < 1e10 else a
         if bracketed and abs(ahi - alo) <= 1e-14 * max(abs(alo), abs(ahi), 1e-300):
             break
     if alo > 0.0:
         return alo, flo, glo, xlo, nfev, ARMIJO
     return 0.0, f0, g0, x, nfev, FAILED if finite_seen else FAILED_NONFINITE
+
+
+@njit(cache=True)
+def strong_wolfe(vg, kargs, x, f0, g0, d, alpha0, c1, c2, maxiter):
+    """Step along ``d`` satisfying the strong Wolfe conditions.
+
+    Bracketing phase and ``zoom`` of Nocedal & Wright, Alg. 3.5-3.6, with safeguarded cubic
+    interpolation; a trial where the objective is NaN/inf is treated as "too far".
+    Requires ``g0 @ d < 0``.
+    """
+    none = np.empty(0)
+    return _wolfe(vg, kargs, x, f0, g0, d, alpha0, c1, c2, np.inf, none, none, maxiter)
+
+
+@njit(cache=True)
+def strong_wolfe_box(vg, kargs, x, f0, g0, d, alpha0, c1, c2, amax, lo, hi, maxiter):
+    """:func:`strong_wolfe` inside the box ``lo <= x <= hi`` along a feasible direction ``d``:
+    steps at most ``amax`` (the distance to the box's boundary along d, as L-BFGS-B's ``stpmx``),
+    trial points clipped to the box against rounding. At ``amax`` a point of sufficient decrease
+    where f still descends is accepted (flag ``ARMIJO``): the box allows no further step.
+    """
+    return _wolfe(vg, kargs, x, f0, g0, d, alpha0, c1, c2, amax, lo, hi, maxiter)
 
 
 @njit(cache=True)
@@ -207,3 +236,16 @@ def _line_search_impl(rule, vg, kargs, x, f0, g0, d, alpha0, maxiter):
         return lambda rule, vg, kargs, x, f0, g0, d, alpha0, maxiter: backtracking(
             vg, kargs, x, f0, g0, d, alpha0, rule.c1, maxiter)
     return None
+
+
+def box_line_search(vg, kargs, x, f0, g0, d, alpha0, c1, c2, amax, lo, hi, maxiter):
+    """:func:`strong_wolfe_box`, compiled for compiled kernels, as Python for a Python
+    objective (as :func:`line_search`)."""
+    return for_kernel(strong_wolfe_box, vg)(vg, kargs, x, f0, g0, d, alpha0, c1, c2, amax, lo,
+                                            hi, maxiter)
+
+
+@overload(box_line_search, jit_options=JIT_OPTIONS)
+def _box_line_search_impl(vg, kargs, x, f0, g0, d, alpha0, c1, c2, amax, lo, hi, maxiter):
+    return lambda vg, kargs, x, f0, g0, d, alpha0, c1, c2, amax, lo, hi, maxiter: (
+        strong_wolfe_box(vg, kargs, x, f0, g0, d, alpha0, c1, c2, amax, lo, hi, maxiter))
