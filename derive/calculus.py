@@ -2,14 +2,28 @@
 
 Every variable is treated as real (see :class:`derive._validate.RealVars`), so
 ``gradient(Abs(x), x)`` is ``sign(x)`` even for a plain ``sympy.Symbol("x")``.
+
+Non-smooth functions (Abs, Max/Min, Piecewise, Heaviside, relu) are differentiated
+almost everywhere: SymPy's derivative of a step is a DiracDelta, a point mass at the
+kink, which compiled code (``codegen``) evaluates as 0. ``dirac="drop"`` removes those
+terms so that the printed derivative is the one computed; ``dirac="keep"`` (the default)
+shows them.
 """
 import sympy as sp
 
 from ._validate import InputError, RealVars, as_scalar, as_vector, as_wrt
+from .smoothness import check_dirac, drop_dirac
 
 
-def gradient(f, wrt):
+def _finish(e, dirac):
+    return drop_dirac(e) if dirac == "drop" else e
+
+
+def gradient(f, wrt, dirac="keep"):
     """Gradient of a scalar ``f`` as an n x 1 Matrix.
+
+    ``dirac="drop"`` removes DiracDelta terms (derivatives of steps: zero almost
+    everywhere, as compiled code evaluates them); "keep" shows them.
 
     >>> import sympy as sp
     >>> x, y = sp.symbols("x y")
@@ -20,12 +34,15 @@ def gradient(f, wrt):
     >>> gradient(sp.Abs(x), x)
     Matrix([[sign(x)]])
     """
+    check_dirac(dirac)
     r, fr, ws = _in_real_vars(f, wrt)
-    return r.back(sp.Matrix([sp.diff(fr, s) for s in ws]))
+    return r.back(_finish(sp.Matrix([sp.diff(fr, s) for s in ws]), dirac))
 
 
-def jacobian(F, wrt):
+def jacobian(F, wrt, dirac="keep"):
     """Jacobian of a vector ``F`` (sequence or vector Matrix of m expressions) as an m x n Matrix.
+
+    ``dirac="drop"`` removes DiracDelta terms (see :func:`gradient`).
 
     >>> import sympy as sp
     >>> x, y = sp.symbols("x y")
@@ -34,6 +51,7 @@ def jacobian(F, wrt):
     [y, x],
     [1, 1]])
     """
+    check_dirac(dirac)
     wrt = as_wrt(wrt)
     F = as_vector(F)
     r = RealVars(F, wrt)
@@ -42,14 +60,15 @@ def jacobian(F, wrt):
     for e in F:
         er = r.fwd(e)
         rows.append([r.back(sp.diff(er, s)) for s in ws])
-    return sp.Matrix(rows)
+    return _finish(sp.Matrix(rows), dirac)
 
 
-def hessian(f, wrt):
+def hessian(f, wrt, dirac="keep"):
     """Hessian of a scalar ``f`` as a symmetric n x n Matrix.
 
     Only the upper triangle is differentiated (from the gradient) and mirrored,
-    so the result is symmetric by construction.
+    so the result is symmetric by construction. ``dirac="drop"`` removes DiracDelta
+    terms, the point masses at kinks that compiled code evaluates as 0:
 
     >>> import sympy as sp
     >>> x, y = sp.symbols("x y")
@@ -57,13 +76,18 @@ def hessian(f, wrt):
     Matrix([
     [6*x, 2*y],
     [2*y, 2*x]])
+    >>> hessian(sp.Abs(x) + x**2, x), hessian(sp.Abs(x) + x**2, x, dirac="drop")
+    (Matrix([[2*DiracDelta(x) + 2]]), Matrix([[2]]))
     """
+    check_dirac(dirac)
     r, fr, ws = _in_real_vars(f, wrt)
-    return r.back(_gradient_hessian(fr, ws)[1])
+    return r.back(_finish(_gradient_hessian(fr, ws)[1], dirac))
 
 
-def directional_derivative(f, wrt, v):
+def directional_derivative(f, wrt, v, dirac="keep"):
     """Derivative of ``f`` along the direction ``v`` (not normalised): grad(f) . v.
+
+    ``dirac="drop"`` removes DiracDelta terms (see :func:`gradient`).
 
     >>> import sympy as sp
     >>> x, y = sp.symbols("x y")
@@ -74,7 +98,7 @@ def directional_derivative(f, wrt, v):
     vs = as_vector(v, "v")
     if len(vs) != len(wrt):
         raise InputError(f"v has {len(vs)} components but wrt has {len(wrt)} variables {list(wrt)}")
-    g = gradient(f, wrt)
+    g = gradient(f, wrt, dirac=dirac)
     return sp.Add(*[gi * vi for gi, vi in zip(g, vs)])
 
 

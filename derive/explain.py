@@ -12,6 +12,7 @@ import sympy as sp
 
 from ._validate import InputError, RealVars, as_expr, as_wrt
 from .deadline import OutOfTime, run_limited, warm_up
+from .smoothness import almost_everywhere_note
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class Explanation:
     wrt: tuple
     steps: tuple
     result: object
+    #: "derivative taken almost everywhere: ..." when the function has kinks (Abs, Max...), else None
+    note: str = None
 
     @property
     def forward(self):
@@ -84,6 +87,8 @@ class Explanation:
         lines.append("result:")
         res = self.result if len(self.wrt) > 1 else [self.result]
         lines += [f"  d{o}/d{w} = {r}" for w, r in zip(self.wrt, res)]
+        if self.note:
+            lines.append(f"note: {self.note}")
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -319,8 +324,9 @@ def explain(graph, wrt, output=None, at=None):
     adj, backward = _backward(G, local)
     back = G.r.back
     results = [back(_tidy(G.expanded(adj.get(w, sp.S.Zero)))) for w in G.ws]
+    note = almost_everywhere_note(back(G.expanded(G.out)), wrt, sp.Matrix(results))
     return Explanation(
         graph={back(k): back(v) for k, v in G.nodes.items()},
         output=back(G.out), wrt=wrt, steps=tuple(forward + backward),
-        result=results[0] if single else sp.Matrix(results),
+        result=results[0] if single else sp.Matrix(results), note=note,
     )

@@ -54,11 +54,77 @@ def kink_equations(atom):
     return [atom.args[0]]
 
 
+#: the values of the ``dirac=`` keyword of derive's derivative functions
+DIRAC_CHOICES = ("keep", "drop")
+
+
+def check_dirac(dirac):
+    """``dirac`` itself when it is "keep" or "drop", else an InputError naming it."""
+    if not isinstance(dirac, str) or dirac not in DIRAC_CHOICES:
+        raise InputError(f'dirac must be "keep" (show DiracDelta terms) or "drop" (remove them, as '
+                         f"compiled code does), got {dirac!r}")
+    return dirac
+
+
+def has_dirac(e):
+    """True when the expression or Matrix ``e`` holds a DiracDelta (or one of its derivatives)."""
+    return bool(getattr(e, "atoms", lambda *_: ())(sp.DiracDelta))
+
+
+def drop_dirac(e):
+    """``e`` (an expression or Matrix) with every DiracDelta term replaced by 0.
+
+    DiracDelta(u) and its derivatives DiracDelta(u, k) are point masses on u = 0: zero
+    almost everywhere, which is the value ``codegen`` computes for them.
+
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x", real=True)
+    >>> drop_dirac(sp.diff(sp.Abs(x) + x**2, x, 2))
+    2
+    """
+    if not has_dirac(e):
+        return e
+    return e.xreplace({d: sp.S.Zero for d in e.atoms(sp.DiracDelta)})
+
+
+def almost_everywhere_note(f, wrt, result, dropped=False, hint='dirac="drop"'):
+    """The note a printed derivative of ``f`` needs, or None when ``f`` is smooth in ``wrt``.
+
+    Says "derivative taken almost everywhere" and where: the kinks of ``f`` (Abs, Max,
+    Piecewise...), whether ``result`` shows DiracDelta terms (which compiled code evaluates
+    as 0; ``hint`` names the switch that drops them) or they were ``dropped``.
+
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> print(almost_everywhere_note(sp.Abs(x), [x], sp.Matrix([[2 * sp.DiracDelta(x)]])))
+    derivative taken almost everywhere: Abs(x) is not differentiable where x = 0; the DiracDelta terms are point masses there, which compiled code evaluates as 0 (dirac="drop" removes them)
+    """
+    atoms = kink_atoms(f, wrt)
+    shown = has_dirac(result)
+    if not atoms and not shown and not dropped:
+        return None
+    where = "; ".join(describe(a) for a in atoms[:2])
+    if len(atoms) > 2:
+        where += f"; and {len(atoms) - 2} more non-smooth terms"
+    note = "derivative taken almost everywhere" + (f": {where}" if where else "")
+    if shown:
+        note += ("; the DiracDelta terms are point masses there, which compiled code evaluates "
+                 f"as 0 ({hint} removes them)")
+    elif dropped:
+        note += "; its DiracDelta terms (point masses at the kinks) were dropped, as compiled code drops them"
+    else:
+        note += "; the value printed at a kink is a convention, not a derivative"
+    return note
+
+
 def describe(atom):
     """'Abs(x) is not differentiable where x = 0' and the like."""
     if isinstance(atom, _STEPS):
         return f"{atom} jumps wherever {atom.args[0]} is an integer"
-    where = " or ".join(f"{e} = 0" for e in kink_equations(atom))
+    if isinstance(atom, (sp.Max, sp.Min)):  # "x = 0" reads better than "-x = 0" for Max(0, x)
+        where = " or ".join(f"{b} = {a}" if a.is_zero else f"{a} = {b}" for a, b in combinations(atom.args, 2))
+    else:
+        where = " or ".join(f"{e} = 0" for e in kink_equations(atom))
     verb = "is not continuous" if isinstance(atom, (sp.sign, sp.Heaviside, sp.DiracDelta)) else \
         "is not differentiable"
     return f"{atom} {verb} where {where}"

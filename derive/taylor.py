@@ -8,7 +8,8 @@ import sympy as sp
 from ._validate import InputError, as_point
 from .calculus import _gradient_hessian, _in_real_vars
 from .deadline import Deadline
-from .smoothness import NotRealError, NotSmoothError, describe, jump_at, kinks_at
+from .smoothness import (NotRealError, NotSmoothError, check_dirac, describe, drop_dirac, jump_at,
+                         kinks_at)
 
 #: the largest Taylor order: the number of terms grows like order**n / n!, and already
 #: order 100 in one variable means 101 derivatives whose size can grow exponentially
@@ -46,7 +47,7 @@ def _at_point(e, subs, what, f, r):
     return v
 
 
-def taylor(f, wrt, at, order=2, timeout=30.0):
+def taylor(f, wrt, at, order=2, timeout=30.0, dirac="keep"):
     """Taylor polynomial of ``f`` of total degree ``order`` about the point ``at``.
 
     ``at`` is a sequence in the order of ``wrt`` or a mapping ``{symbol: value}``.
@@ -57,7 +58,9 @@ def taylor(f, wrt, at, order=2, timeout=30.0):
     ``relu``..., or an infinite slope) and :class:`~derive.smoothness.NotRealError` when
     f is not real there (``log(x)`` at x = -1). Derivatives can grow fast (``exp(sin(x))`` to
     order 100): past ``timeout`` seconds (None: no limit) :class:`~derive.DeadlineExceeded`
-    is raised, checked between derivatives.
+    is raised, checked between derivatives. At a numeric point every DiracDelta term
+    evaluates (to 0 away from a kink; at a kink NotSmoothError is raised); at a symbolic
+    point ``dirac="drop"`` removes those left, as in :func:`~derive.gradient`.
 
     >>> import sympy as sp
     >>> x, y = sp.symbols("x y")
@@ -73,6 +76,7 @@ def taylor(f, wrt, at, order=2, timeout=30.0):
             f"order = {order} is above the cap of {MAX_ORDER}: the polynomial would need "
             f"{order + 1} or more derivatives, and would take minutes to build and pages to print"
         )
+    check_dirac(dirac)
     deadline = Deadline(timeout, f"taylor to order {order}")
     r, fr, ws = _in_real_vars(f, wrt)
     point = r.fwd(as_point(at, [r.back(s) for s in ws]))
@@ -100,7 +104,8 @@ def taylor(f, wrt, at, order=2, timeout=30.0):
                 mono *= (ws[i] - point[i]) ** m
                 denom *= factorial(m)
             terms.append(coeff * mono / denom)
-    return r.back(sp.Add(*terms))
+    poly = sp.Add(*terms)
+    return r.back(drop_dirac(poly) if dirac == "drop" else poly)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ DERIVE_DEBUG=1 shows the traceback), 141 the output pipe was closed.
 examples:
   derive grad "x**2*y + sin(y)" --wrt x,y
   derive hessian "(1-x)**2 + 100*(y-x**2)**2"
+  derive hessian "abs(x) + x**2" --dirac drop   (derivatives of kinks: almost everywhere)
   derive taylor "exp(x)*cos(y)" --at x=0,y=0 --order 3
   derive kkt "x**2 + y**2" --eq "x + y - 1" --ineq "-x"
   derive solve "(1-x)**2 + 100*(y-x**2)**2" --x0 -1.2,1 --method newton
@@ -49,10 +50,15 @@ def build_parser():
         p.set_defaults(func=func)
         return p
 
-    add("grad", commands.cmd_grad, "gradient of a formula").add_argument("expr")
-    add("hessian", commands.cmd_hessian, "Hessian of a formula").add_argument("expr")
-    add("jacobian", commands.cmd_jacobian, "Jacobian of several formulas").add_argument("exprs", nargs="+")
-    p = add("taylor", commands.cmd_taylor, "multivariate Taylor polynomial about a point")
+    dirac = argparse.ArgumentParser(add_help=False)
+    dirac.add_argument("--dirac", choices=["keep", "drop"], default="keep",
+                       help="DiracDelta terms (derivatives of Abs, Max, steps at their kinks; compiled "
+                            "code evaluates them as 0): keep (show) or drop them")
+    derivs = (fmt, wrt, dirac)
+    add("grad", commands.cmd_grad, "gradient of a formula", derivs).add_argument("expr")
+    add("hessian", commands.cmd_hessian, "Hessian of a formula", derivs).add_argument("expr")
+    add("jacobian", commands.cmd_jacobian, "Jacobian of several formulas", derivs).add_argument("exprs", nargs="+")
+    p = add("taylor", commands.cmd_taylor, "multivariate Taylor polynomial about a point", derivs)
     p.add_argument("expr")
     p.add_argument("--at", required=True, help="the point, e.g. x=1,y=2")
     p.add_argument("--order", type=int, default=2)

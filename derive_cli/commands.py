@@ -10,6 +10,7 @@ import sympy as sp
 
 import derive
 from derive import parse_formula
+from derive.smoothness import almost_everywhere_note, drop_dirac, has_dirac
 from derive.taylor import MAX_ORDER
 
 from .errors import EXIT_FAILED, EXIT_OK, CLIError
@@ -20,22 +21,35 @@ from .output import emit, plot_solve, print_iteration_log
 KKT_PARTS = ("stationarity", "primal_feasibility", "dual_feasibility", "complementary_slackness")
 
 
+def _derivative(args, title, key, f, wrt, compute):
+    """Print ``compute(f, wrt)`` with the note a non-smooth f needs ("derivative taken almost
+    everywhere") in every format: the last line of text, a LaTeX comment, JSON key "note"."""
+    result = compute(f, wrt, dirac="keep")
+    dropped = args.dirac == "drop" and has_dirac(result)
+    if dropped:
+        result = drop_dirac(result)
+    target = sp.Tuple(*f) if isinstance(f, sp.MatrixBase) else f
+    note = almost_everywhere_note(target, wrt, result, dropped=dropped, hint="--dirac drop")
+    emit(args, title, {key: result, "note": note}, notes=("note",))
+
+
 def cmd_grad(args):
     f = parse_formula(args.expr, relations=False)
     wrt = symbols_from(args.wrt, [f])
-    emit(args, f"gradient of {f} with respect to {tuple(wrt)}", {"gradient": derive.gradient(f, wrt)})
+    _derivative(args, f"gradient of {f} with respect to {tuple(wrt)}", "gradient", f, wrt, derive.gradient)
 
 
 def cmd_hessian(args):
     f = parse_formula(args.expr, relations=False)
     wrt = symbols_from(args.wrt, [f])
-    emit(args, f"Hessian of {f} with respect to {tuple(wrt)}", {"hessian": derive.hessian(f, wrt)})
+    _derivative(args, f"Hessian of {f} with respect to {tuple(wrt)}", "hessian", f, wrt, derive.hessian)
 
 
 def cmd_jacobian(args):
     exprs = [parse_formula(e, relations=False) for e in args.exprs]
     wrt = symbols_from(args.wrt, exprs)
-    emit(args, f"Jacobian with respect to {tuple(wrt)}", {"jacobian": derive.jacobian(sp.Matrix(exprs), wrt)})
+    _derivative(args, f"Jacobian with respect to {tuple(wrt)}", "jacobian", sp.Matrix(exprs), wrt,
+                derive.jacobian)
 
 
 def _point(text, wrt):
@@ -62,7 +76,9 @@ def cmd_taylor(args):
         raise CLIError(f"--order must be >= 0, got {args.order}")
     if args.order > MAX_ORDER:
         raise CLIError(f"--order {args.order} is above the limit of {MAX_ORDER}")
-    poly = derive.taylor(f, wrt, point, order=args.order)
+    # at a numeric point every DiracDelta evaluates (0 off a kink; at a kink taylor refuses),
+    # so the polynomial is exact: no almost-everywhere note, and --dirac changes nothing
+    poly = derive.taylor(f, wrt, point, order=args.order, dirac=args.dirac)
     emit(args, f"Taylor polynomial of order {args.order} of {f} about {dict(zip(wrt, point))}",
          {"taylor": poly})
 

@@ -7,14 +7,20 @@ import sympy as sp
 from .errors import CLIError
 
 
-def emit(args, title, items):
-    """Print named results as pretty text, LaTeX (``args.latex``) or JSON (``args.json``)."""
+def emit(args, title, items, notes=()):
+    """Print named results as pretty text, LaTeX (``args.latex``) or JSON (``args.json``).
+
+    The ``notes`` keys of ``items`` are remarks on the result (a string or None): JSON keeps
+    them as keys (null when None); text prints "note: ..." after the results, LaTeX a comment.
+    """
     if args.json:
         payload = {"command": args.command, "result": {k: jsonable(v) for k, v in items.items()}}
         print(json.dumps(payload, indent=2, sort_keys=True))
         return
     if title and not args.latex:
         print(title)
+    remarks = [items[k] for k in notes if items.get(k)]
+    items = {k: v for k, v in items.items() if k not in notes}
     for key, value in items.items():
         symbolic = isinstance(value, (sp.Basic, sp.MatrixBase))
         if args.latex:
@@ -24,6 +30,8 @@ def emit(args, title, items):
             print(sp.pretty(value, use_unicode=True))
         else:
             print(f"{key} = {value}")
+    for remark in remarks:
+        print(f"% note: {remark}" if args.latex else f"note: {remark}")
 
 
 def jsonable(value):

@@ -363,3 +363,23 @@ def test_library_warnings_are_one_line(capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.startswith("derive grad: warning: something the user should know")
     assert not any(line.startswith(" ") for line in err.splitlines())  # no source line
+
+
+def test_non_smooth_hessian_says_almost_everywhere_and_drops_dirac(capsys):
+    assert main(["hessian", "Abs(x) + x**2"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "δ(x)" in out and "note: derivative taken almost everywhere" in out and "--dirac drop" in out
+    assert main(["hessian", "Abs(x) + x**2", "--dirac", "drop"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "δ" not in out and "[2]" in out and "were dropped" in out
+    payload = run_json(capsys, "hessian", "relu(x - y)", "--dirac", "drop")["result"]
+    assert payload["hessian"] == [["0", "0"], ["0", "0"]]
+    assert payload["note"].startswith("derivative taken almost everywhere")
+    assert main(["grad", "Max(0, x)*y", "--latex"]) == EXIT_OK
+    assert "% note: derivative taken almost everywhere" in capsys.readouterr().out
+    # smooth formulas: no note line, and JSON's "note" is null
+    assert main(["hessian", "x**3*y"]) == EXIT_OK
+    assert "note" not in capsys.readouterr().out
+    assert run_json(capsys, "grad", "x**2")["result"]["note"] is None
+    assert main(["hessian", "x", "--dirac", "maybe"]) == EXIT_USAGE
+    assert "--dirac" in capsys.readouterr().err
