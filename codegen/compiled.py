@@ -13,20 +13,27 @@ exists, so a warm start does no SymPy differentiation and, thanks to Numba's
 >>> obj.hess([1.0, 1.0]).tolist()
 [[802.0, -400.0], [-400.0, 200.0]]
 """
+import numbers
 import pickle
+import time
 import types
 import weakref
+from typing import NamedTuple
 
 import numpy as np
 import sympy as sp
 
 from . import cache
 from . import interface as iface
+from .arrays import check_finite as _check_finite
+from .arrays import float_vector as _float_vector
+from .arrays import real_array as _real_array
 from .errors import ArgumentError, CodegenError, UnknownSymbolError
+from .rowblocks import PARALLEL_MIN_ROWS, BlockKernels, KernelHandle
+from .timings import PROGRESS_AFTER, BuildTimes, compile_kernel, report
 
 __all__ = ["compile", "compile_vector", "CompiledObjective", "CompiledVectorFunction"]
 
-PARALLEL_MIN_ROWS = 200_000  # below this the serial kernel wins (thread start-up, compile)
 _F8 = np.dtype(np.float64)
 
 
@@ -92,44 +99,6 @@ def _check_symbols(exprs, wrt, params, data):
 def _csr(data, indices, indptr, shape):
     import scipy.sparse as sps  # imported on first use: keeps the warm start short
     return sps.csr_matrix((data, indices, indptr), shape=shape)
-
-
-def _real_array(a, name):
-    """``a`` as a C-contiguous float64 array; complex or non-numeric input is refused, not cast
-    (NumPy would drop an imaginary part with only a warning)."""
-    try:
-        arr = np.asarray(a)
-    except ValueError as exc:  # ragged nested sequences
-        raise ArgumentError(f"{name} is not a rectangular array of numbers: {exc}") from None
-    kind = arr.dtype.kind
-    if kind == "c":
-        raise ArgumentError(f"{name} is complex ({arr.dtype}), but variables and data are "
-                            "real: pass its .real part if the imaginary part is meant to go")
-    if kind not in "fiub":
-        raise ArgumentError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=np.float64)
-
-
-def _check_finite(a, name):
-    """Refuse NaN/inf, naming the first bad entry; one summing pass when all is well."""
-    if np.isfinite(a.sum()):  # a NaN or inf anywhere makes the sum non-finite
-        return
-    bad = np.argwhere(~np.isfinite(a))
-    if bad.size == 0:  # the sum overflowed: every entry is finite
-        return
-    at = tuple(int(i) for i in bad[0])
-    if a.ndim == 1 and name == "params":
-        raise ArgumentError(f"params[{at[0]}] is {a[at]}: params must be finite")
-    where = f"row {at[0]}" + (f", column {at[1]}" if a.ndim == 2 else "")
-    raise ArgumentError(f"{name} has {a[at]} at {where}: data must be finite; drop or impute "
-                        "the rows with missing values first")
-
-
-def _float_vector(a, name, n):
-    a = _real_array(a, name)
-    if a.ndim != 1 or a.shape[0] != n:
-        raise ArgumentError(f"{name} must be a 1-D array of length {n}, got shape {a.shape}")
-    return a
 
 
 class _Compiled:
@@ -255,19 +224,48 @@ class _Compiled:
         return (p, r) + tuple(ds)
 
 
-class CompiledObjective(_Compiled):
-    """A scalar objective compiled to Numba kernels; see :func:`compile`."""
+def _is_dask(a):
+    """A dask collection, recognised without importing dask."""
+    return type(a) is not np.ndarray and type(a).__module__.split(".")[0] == "dask"
 
-    def __init__(self, module, wrt, params, data, key, timings):
+
+class _Build(NamedTuple):
+    """What an objective was compiled from (for ``obj_a + obj_b`` and ``c * obj``)."""
+
+    f: sp.Expr
+    penalty: object  # an expression, or None
+    items: tuple  # data items as (is_vector, symbols)
+    order: int
+    jit: bool
+    stable: bool
+
+
+class CompiledObjective(_Compiled):
+    """A scalar objective compiled to Numba kernels; see :func:`compile`.
+
+    Data sums over row blocks (e.g. Dask chunks, :mod:`codegen.dask_data`) use
+    :meth:`_data_partial` per block and :meth:`_finish` once, and :meth:`_kernel_spec` gives
+    a worker the module without SymPy (:mod:`codegen.rowblocks`).  When a data argument of
+    ``value``, ``grad``, ``value_and_grad``, ``hess``, ``hess_sparse`` or ``hessp`` is a dask
+    array, the call is handed to ``codegen.dask_data.evaluate``.
+    """
+
+    def __init__(self, module, wrt, params, data, key, timings, build=None, cached=False):
         super().__init__(module, wrt, params, data, key, timings)
         c = self._constants = iface.ObjectiveConstants.read(module)
         self.reduce = c.reduce
         self.order = c.order
+        self.has_penalty = bool(c.penalty)
         names = iface.objective_kernels(c.order)
         self.jit = types.SimpleNamespace(**{k: getattr(module, k) for k in names})
         self.jit_parallel = types.SimpleNamespace(
             **{k: getattr(module, iface.parallel(k)) for k in names}) if data else None
         self._hess_pattern = None
+        self._build = build
+        self._cached = cached
+        self._numba_times = {}
+        self._warm = set()  # kernels known to be compiled: the first call of others is timed
+        self._blocks = BlockKernels(module) if data else None
 
     def _hess_csr(self, values):
         c = self._constants
@@ -282,49 +280,85 @@ class CompiledObjective(_Compiled):
         return self._hess_pattern
 
     def _kernel(self, name, kargs):
-        if self.jit_parallel is None and self.order >= 2:
-            return getattr(self.jit, name)
-        if not hasattr(self.jit, name):  # order=1 modules define no Hessian kernels
+        """(name, kernel) to call for ``name`` on the packed arguments ``kargs``."""
+        if self.order < 2 and not hasattr(self.jit, name):  # order=1: no Hessian kernels
             raise CodegenError("this objective was compiled with order=1; "
                                "compile with order=2 for Hessians")
         if self.jit_parallel is not None and kargs[1].shape[0] >= PARALLEL_MIN_ROWS:
-            return getattr(self.jit_parallel, name)
-        return getattr(self.jit, name)
+            return iface.parallel(name), getattr(self.jit_parallel, name)
+        return name, getattr(self.jit, name)
+
+    def _call(self, name, kargs, *xs):
+        """Kernel ``name`` on ``(*xs, *kargs)``; its first call compiles it, timed."""
+        name, k = self._kernel(name, kargs)
+        if name not in self._warm:
+            self._compile(name, k, xs + tuple(kargs))
+        return k(*xs, *kargs)
+
+    def _compile(self, name, kernel, args):
+        t = compile_kernel(kernel, args)
+        self._warm.add(name)
+        if t is not None:
+            self._numba_times[name] = t
+            if t > PROGRESS_AFTER:
+                report(f"Numba compiled {name} in {t:.1f} s (saved in the kernel cache: the "
+                       "next process loads it)")
+
+    def _dask_call(self, which, args):
+        return bool(self._layout) and any(_is_dask(a) for a in args[1 if self.params else 0:])
+
+    def _dask(self, which, x, args, rows, v=None):
+        from . import dask_data  # helper DASK's module: imports dask only when dask data come
+        i = 1 if self.params else 0
+        if len(args) != i + len(self._layout):
+            raise ArgumentError(f"expected {i + len(self._layout)} trailing argument(s): "
+                                f"{self._expected()}; got {len(args)}")
+        p = self._params(args[0] if i else None)
+        v = None if v is None else self._x(v, "v")
+        return dask_data.evaluate(self, which, self._x(x), p, tuple(args[i:]), v=v, rows=rows)
 
     def value(self, x, *args, rows=None):
-        """f(x) (summed or averaged over the data rows)."""
-        if self._plain and not args and rows is None:
+        """f(x) (summed or averaged over the data rows, plus the penalty)."""
+        if self._plain and not args and rows is None and "value" in self._warm:
             return float(self.jit.value(self._x(x), self._empty_p))
-        kargs = self.pack_args(*args, rows=rows)
-        return float(self._kernel("value", kargs)(self._x(x), *kargs))
+        if args and self._dask_call("value", args):
+            return self._dask("value", x, args, rows)
+        return float(self._call("value", self.pack_args(*args, rows=rows), self._x(x)))
 
     def grad(self, x, *args, rows=None):
         """Gradient, shape (n,)."""
-        if self._plain and not args and rows is None:
+        if self._plain and not args and rows is None and "grad" in self._warm:
             return self.jit.grad(self._x(x), self._empty_p)
-        kargs = self.pack_args(*args, rows=rows)
-        return self._kernel("grad", kargs)(self._x(x), *kargs)
+        if args and self._dask_call("grad", args):
+            return self._dask("grad", x, args, rows)
+        return self._call("grad", self.pack_args(*args, rows=rows), self._x(x))
 
     def value_and_grad(self, x, *args, rows=None):
         """(f(x), gradient) from one fused kernel."""
-        if self._plain and not args and rows is None:
+        if self._plain and not args and rows is None and "value_and_grad" in self._warm:
             v, g = self.jit.value_and_grad(self._x(x), self._empty_p)
             return float(v), g
-        kargs = self.pack_args(*args, rows=rows)
-        v, g = self._kernel("value_and_grad", kargs)(self._x(x), *kargs)
+        if args and self._dask_call("value_and_grad", args):
+            return self._dask("value_and_grad", x, args, rows)
+        v, g = self._call("value_and_grad", self.pack_args(*args, rows=rows), self._x(x))
         return float(v), g
 
     def hess(self, x, *args, rows=None):
         """Dense Hessian, shape (n, n)."""
-        if self._plain and not args and rows is None and self.order >= 2:
+        if self._plain and not args and rows is None and "hess" in self._warm:
             return self.jit.hess(self._x(x), self._empty_p)
-        kargs = self.pack_args(*args, rows=rows)
-        return self._kernel("hess", kargs)(self._x(x), *kargs)
+        if args and self._dask_call("hess", args):
+            return self._dask("hess", x, args, rows)
+        return self._call("hess", self.pack_args(*args, rows=rows), self._x(x))
 
     def hess_sparse(self, x, *args, rows=None):
         """Hessian as ``scipy.sparse.csr_matrix`` with the symbolic pattern :attr:`hess_pattern`."""
-        kargs = self.pack_args(*args, rows=rows)
-        vals = self._kernel("hess_values", kargs)(self._x(x), *kargs)
+        if args and self._dask_call("hess_sparse", args):
+            return self._dask("hess_sparse", x, args, rows)
+        return self._csr_of(self._call("hess_values", self.pack_args(*args, rows=rows),
+                                       self._x(x)))
+
+    def _csr_of(self, vals):
         try:
             # Same structure, new values: skips SciPy's O(nnz) format checks.
             return self.hess_pattern._with_data(vals, copy=True)
@@ -333,12 +367,197 @@ class CompiledObjective(_Compiled):
 
     def hessp(self, x, v, *args, rows=None):
         """Hessian-vector product H(x) @ v, without forming H."""
-        kargs = self.pack_args(*args, rows=rows)
-        return self._kernel("hessp", kargs)(self._x(x), self._x(v, "v"), *kargs)
+        if args and self._dask_call("hessp", args):
+            return self._dask("hessp", x, args, rows, v=v)
+        return self._call("hessp", self.pack_args(*args, rows=rows), self._x(x), self._x(v, "v"))
+
+    # -- row blocks (interface for codegen.dask_data) -----------------------------------------
+
+    def _params(self, params):
+        """The params vector (empty without params), checked."""
+        if not self.params:
+            if params is not None and np.size(params):
+                raise ArgumentError(f"this objective has no params, got {np.size(params)} values")
+            return self._empty_p
+        if params is None:
+            raise ArgumentError(f"params (length {len(self.params)}) are missing")
+        p = _float_vector(params, "params", len(self.params))
+        _check_finite(p, "params")
+        return p
+
+    def _data_partial(self, which, x, params, data_arrays, v=None):
+        """The data term of ``which`` summed over every row of the NumPy arrays
+        ``data_arrays`` (one block of rows): no mean, no penalty.
+
+        ``which`` is "value" (float), "grad" (n), "value_and_grad" ((float, n)), "hess"
+        (n x n), "hessp" (n: the block's H @ ``v``) or "hess_sparse" (the CSR values in the
+        order of :attr:`hess_pattern`).  Partial sums of blocks add up; :meth:`_finish` turns
+        their total into the objective's result.  Runs the same (parallel above
+        ``PARALLEL_MIN_ROWS`` rows) kernels as the other methods.
+        """
+        if self._blocks is None:
+            raise ArgumentError("partial sums need an objective compiled with data=")
+        args = ((self._params(params),) if self.params else ()) + tuple(data_arrays)
+        return self._blocks.partial_kargs(which, self._x(x), self.pack_args(*args), v)
+
+    def _finish(self, which, x, params, partial, n_rows, v=None, n_total=None):
+        """The objective's ``which`` from the total ``partial`` of :meth:`_data_partial` over
+        ``n_rows`` rows: divided by ``n_rows`` when reduce="mean", plus the penalty (weighted
+        by ``n_rows / n_total`` with reduce="sum" when the rows are a sample of ``n_total``,
+        as ``rows=`` does; ``n_total`` defaults to ``n_rows``).  "hess_sparse" gives a CSR."""
+        if self._blocks is None:
+            raise ArgumentError("partial sums need an objective compiled with data=")
+        out = self._blocks.finish(which, x, self._params(params), partial, n_rows, v, n_total)
+        return self._csr_of(out) if which == "hess_sparse" else out
+
+    def _kernel_spec(self):
+        """A picklable :class:`~codegen.rowblocks.KernelHandle`: ``handle.load()`` in another
+        process (no SymPy needed) gives the module's :class:`~codegen.rowblocks.BlockKernels`."""
+        return KernelHandle(self.key, self.source, "objective")
+
+    # -- build times --------------------------------------------------------------------------
+
+    @property
+    def timings(self):
+        """A :class:`~codegen.timings.BuildTimes`: derive, codegen, and Numba per kernel
+        (the kernels compiled so far through this object's methods or :meth:`warmup`)."""
+        return BuildTimes.of(self.build_times, self._numba_times, self._cached)
+
+    def warmup(self, methods=(), *, parallel=False):
+        """Compile every kernel now (or load it from the cache) and return :attr:`timings`.
+
+        ``parallel=True`` also compiles the multi-threaded variants that data sums use from
+        ``PARALLEL_MIN_ROWS`` rows on.  The solver loops are compiled by solvers, the layer
+        above: ``solvers.minimize(obj, x0, method=m, maxiter=0)`` compiles (or loads) the loop
+        of method ``m`` for this objective's argument layout; ``methods`` is refused here.
+
+        >>> import sympy as sp
+        >>> a = sp.Symbol("a")
+        >>> sorted(compile(a**4, [a]).warmup().numba) in ([], sorted(iface.objective_kernels(2)))
+        True
+        """
+        if methods:
+            raise CodegenError(
+                "codegen compiles kernels, not solver loops (solvers is the layer above): "
+                f"warm the loops of {list(methods)} with solvers.minimize(obj, x0, method=..., "
+                "maxiter=0)")
+        x = np.zeros(self.n)
+        kargs = self._sample_kargs()
+        names = [k for k in iface.objective_kernels(self.order) if k != iface.HESS_UPPER]
+        if self.order >= 2:  # compiled first: hess, hess_values and hessp call it
+            names.insert(0, iface.HESS_UPPER)
+        for ns in (self.jit, self.jit_parallel if parallel else None):
+            for name in (names if ns is not None else ()):
+                full = name if ns is self.jit else iface.parallel(name)
+                args = (x, x) if name == iface.HESSP else (x,)
+                self._compile(full, getattr(ns, name), args + kargs)
+        return self.timings
+
+    def _sample_kargs(self):
+        """Packed arguments of the right types (one row of zeros), to compile against."""
+        p = np.zeros(len(self.params))
+        if not self._layout:
+            return (p,)
+        data = tuple(np.zeros((1, w)) if w else np.zeros(1) for w in self._layout)
+        return (p, np.zeros(1, dtype=np.int64)) + data
 
     def __repr__(self):
+        h = f"nnz(H)={self.hess_pattern.nnz}" if self.order >= 2 else \
+            "Hessian not built (order=1)"
+        pen = " + penalty" if self.has_penalty else ""
         return (f"<CompiledObjective n={self.n} params={len(self.params)} "
-                f"data={len(self.data)} reduce={self.reduce!r} nnz(H)={self.hess_pattern.nnz}>")
+                f"data={len(self.data)} reduce={self.reduce!r}{pen} {h}; {self.timings}>")
+
+    # -- sums and multiples -------------------------------------------------------------------
+
+    def __add__(self, other):
+        if isinstance(other, numbers.Number) and not isinstance(other, bool) and other == 0:
+            return self  # sum([obj_a, obj_b]) starts from 0
+        if not isinstance(other, CompiledObjective):
+            return NotImplemented
+        return _combine(self, 1, other, 1)
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        if not isinstance(other, CompiledObjective):
+            return NotImplemented
+        return _combine(self, 1, other, -1)
+
+    def __mul__(self, c):
+        if isinstance(c, CompiledObjective):
+            raise TypeError("a product of two compiled objectives is not supported (only sums "
+                            "and real multiples are): multiply the expressions and compile")
+        if not _is_real(c):
+            return NotImplemented
+        return _combine(self, c, None, 0)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, c):
+        if not _is_real(c) or c == 0:
+            return NotImplemented
+        return _combine(self, sp.Integer(1) / sp.sympify(c), None, 0)
+
+    def __neg__(self):
+        return _combine(self, -1, None, 0)
+
+
+def _is_real(c):
+    if isinstance(c, bool) or not isinstance(c, (numbers.Real, sp.Number)):
+        return False
+    return bool(sp.sympify(c).is_finite) and bool(sp.sympify(c).is_real)
+
+
+def _scaled(c, e):
+    return e if e is None or c == 1 else sp.sympify(c) * e
+
+
+def _combine(a, ca, b, cb):
+    """compile(ca * a + cb * b) from what a and b were compiled from (b may be None)."""
+    if a._build is None or (b is not None and b._build is None):
+        raise TypeError("only objectives made by codegen.compile can be added or scaled")
+    if b is None:
+        A = a._build
+        return compile(_scaled(ca, A.f), a.wrt, a.params, _data_arg(A.items), a.reduce,
+                       penalty=_scaled(ca, A.penalty), order=A.order, jit=A.jit,
+                       stable=A.stable)
+    A, B = a._build, b._build
+    if tuple(a.wrt) != tuple(b.wrt):
+        raise TypeError(f"objectives on different variables cannot be added: wrt "
+                        f"{_show(a.wrt)} and {_show(b.wrt)} (the same symbols in the same "
+                        "order are needed)")
+    if a.params and b.params and tuple(a.params) != tuple(b.params):
+        raise TypeError(f"objectives with different params cannot be added: {_show(a.params)} "
+                        f"and {_show(b.params)}; declare the same params (in the same order) "
+                        "for both")
+    if A.items and B.items and (A.items != B.items or a.reduce != b.reduce):
+        raise TypeError("data objectives can be added only with the same data symbols and the "
+                        f"same reduce: data {_show(a.data)} reduce={a.reduce!r} and data "
+                        f"{_show(b.data)} reduce={b.reduce!r}; add the per-row expressions "
+                        "and compile")
+    fa, fb = _scaled(ca, A.f), _scaled(cb, B.f)
+    pens = [_scaled(ca, A.penalty), _scaled(cb, B.penalty)]
+    if A.items and not B.items:  # an objective without data is a penalty beside the data sum
+        f, pens = fa, pens + [fb]
+    elif B.items and not A.items:
+        f, pens = fb, pens + [fa]
+    else:
+        f = fa + fb
+    pens = [e for e in pens if e is not None]
+    data_obj = a if A.items else b
+    return compile(f, a.wrt, a.params or b.params, _data_arg(A.items or B.items),
+                   data_obj.reduce, penalty=sp.Add(*pens) if pens else None,
+                   order=min(A.order, B.order), jit=A.jit and B.jit,
+                   stable=A.stable and B.stable)
+
+
+def _show(syms):
+    return "(" + ", ".join(map(str, syms)) + ")"
+
+
+def _data_arg(items):
+    return [syms[0] if vec else list(syms) for vec, syms in items] or None
 
 
 class CompiledVectorFunction(_Compiled):
@@ -389,7 +608,8 @@ def _srepr_data(data):
     return sp.srepr(tuple(syms[0] if v else sp.Tuple(*syms) for v, syms in data))
 
 
-def compile(f, wrt, params=(), data=None, reduce="sum", *, order=2, jit=True, stable=True):
+def compile(f, wrt, params=(), data=None, reduce="sum", penalty=None, *, order=2, jit=True,
+            stable=True):
     """Compile a scalar SymPy objective into cached Numba kernels.
 
     Parameters
@@ -399,15 +619,29 @@ def compile(f, wrt, params=(), data=None, reduce="sum", *, order=2, jit=True, st
     params : symbols passed at call time as one float array.
     data : items that are a Symbol (an array of length N) or a sequence of Symbols (N x k).
     reduce : ``"sum"`` or ``"mean"`` over the data rows.
+    penalty : an expression in ``wrt`` and ``params`` only, added once to the reduced data
+        term (after the mean with ``reduce="mean"``): ``sum_i f_i + g`` or ``mean_i f_i + g``.
+        Every kernel includes it (value, gradient, Hessian, hessp, so the solvers too).  On a
+        row subset (``rows=``, a solver's mini-batch) of B of the N rows, ``reduce="mean"``
+        adds it once and ``reduce="sum"`` adds ``B/N`` of it, so that the subset's value
+        (times N/B for a sum, as the solvers scale a mini-batch) estimates the full objective
+        without bias.  To fit a subset as a data set of its own, pass its rows sliced.
     order : 2 (default) derives the Hessian too; 1 stops at the gradient.
     jit : False runs the same generated source as plain Python (fast to build, slow to call).
     stable : apply the stable rewrites of :mod:`codegen.rewrite` first.
+
+    Objectives on the same ``wrt`` add up (``obj_a + obj_b``, ``obj_a - obj_b``) and scale by a
+    real number (``c * obj``): the result is compiled from the expressions (an objective
+    without data added to a data objective becomes part of its penalty).
 
     >>> import sympy as sp
     >>> w, xi, yi = sp.symbols("w x y")
     >>> obj = compile((w * xi - yi)**2, [w], data=[xi, yi], reduce="mean")
     >>> obj.value([2.0], [1.0, 2.0], [2.0, 4.0])
     0.0
+    >>> ridge = compile((w * xi - yi)**2, [w], data=[xi, yi], penalty=w**2 / 2)
+    >>> ridge.value([2.0], [1.0, 2.0], [2.0, 4.0]), ridge.grad([1.0], [1.0, 2.0], [2.0, 4.0])
+    (2.0, array([-9.]))
     """
     if reduce not in ("sum", "mean"):
         raise CodegenError(f"reduce must be 'sum' or 'mean', got {reduce!r}")
@@ -418,20 +652,44 @@ def compile(f, wrt, params=(), data=None, reduce="sum", *, order=2, jit=True, st
         raise CodegenError("wrt is empty: give at least one variable")
     params = _symbols(params, "params")
     items = _data_items(data)
-    f = _sympify(f, "f", _names(wrt, params, *(syms for _, syms in items)))
-    if not isinstance(f, sp.Expr) or isinstance(f, sp.MatrixBase):
-        raise CodegenError(f"f must be a scalar SymPy expression, got {type(f).__name__}; "
-                           "use compile_vector for vector functions")
+    names = _names(wrt, params, *(syms for _, syms in items))
+    f = _scalar(_sympify(f, "f", names), "f")
     _check_symbols([f], wrt, params, items)
+    if penalty is not None:
+        penalty = _scalar(_sympify(penalty, "penalty", names), "penalty")
+        _check_penalty(penalty, wrt, params, items)
+        if not items:  # without data, the penalty is one more term of f
+            f, penalty = f + penalty, None
     key = cache.key_for("objective", _canonical(f), sp.srepr(wrt), sp.srepr(params),
-                        _srepr_data(items), reduce, order, bool(jit), bool(stable))
+                        _srepr_data(items), reduce, order, bool(jit), bool(stable),
+                        _canonical(penalty) if penalty is not None else b"no penalty")
     mod = cache.lookup(key, "objective")
     timings = {}
     if mod is None:
         from .generate import objective_source
-        source, timings = objective_source(f, wrt, params, items, reduce, order, jit, stable)
+        source, timings = objective_source(f, wrt, params, items, reduce, order, jit, stable,
+                                           penalty=penalty)
+        t = time.perf_counter()
         mod = cache.store(key, source, "objective")
-    return CompiledObjective(mod, wrt, params, items, key, timings)
+        timings["store"] = time.perf_counter() - t
+    build = _Build(f, penalty, tuple(items), order, bool(jit), bool(stable))
+    return CompiledObjective(mod, wrt, params, items, key, timings, build, cached=not timings)
+
+
+def _scalar(e, what):
+    if not isinstance(e, sp.Expr) or isinstance(e, sp.MatrixBase):
+        raise CodegenError(f"{what} must be a scalar SymPy expression, got {type(e).__name__}"
+                           + ("; use compile_vector for vector functions" if what == "f" else ""))
+    return e
+
+
+def _check_penalty(g, wrt, params, items):
+    """The penalty may use wrt and params only: it is added once, not per row."""
+    for s in sorted(g.free_symbols, key=str):
+        if any(s in syms for _, syms in items):
+            raise CodegenError(f"penalty uses the data symbol {str(s)!r}: the penalty is added "
+                               "once, not per row; put terms with data in f")
+    _check_symbols([g], wrt, params, [])
 
 
 def compile_vector(F, wrt, params=(), data=None, *, jit=True, stable=True):

@@ -21,7 +21,7 @@ from dataclasses import fields
 
 from .interface import (CACHE_NOTE, GRAD, HESS, HESS_UPPER, HESS_VALUES, HESSP, JACOBIAN,
                         JACOBIAN_VALUES, VALUE, VALUE_AND_GRAD, ObjectiveConstants, VectorConstants,
-                        is_int_array, module_name, parallel)
+                        is_int_array, module_name, parallel, partial, penalty)
 from .printer import NumbaPrinter, prelude
 
 __all__ = ["objective_module", "vector_module"]
@@ -190,29 +190,42 @@ class _TemplateLoop:
 def objective_module(d, jit=True):
     """Source of the kernel module of an :class:`~codegen.symbolic.ObjectiveDerivation`."""
     pat = d.pattern
+    pen = d.penalty
     header = _header("objective", d.declared, jit,
-                     ["", f"n = {d.n}, reduce = {d.reduce!r}, Hessian order = {d.order}"])
+                     ["", f"n = {d.n}, reduce = {d.reduce!r}, Hessian order = {d.order}"
+                      + (", plus a penalty" if pen is not None else "")])
     consts = ObjectiveConstants("objective", d.n, len(d.params),
                                 tuple(0 if v else len(s) for v, s in d.data), d.reduce, d.order,
-                                len(pat.upper), pat.rows, pat.cols, pat.indptr, pat.indices)
+                                pen is not None, len(pat.upper), pat.rows, pat.cols, pat.indptr,
+                                pat.indices, pat.pos1, pat.pos2)
     pos = {ij: k for k, ij in enumerate(pat.upper)}
     blk = _Printed(d.cse, *_names(d.wrt, d.params, d.data))
-    tms = [_TemplateLoop(t, tid, d.params, pos) for tid, t in enumerate(d.templates)]
+    # With data, templates only come from the penalty (a data sum is not split into them).
+    looped = pen if pen is not None else d
+    tms = [_TemplateLoop(t, tid, looped.params, pos) for tid, t in enumerate(looped.templates)]
     out = [header, "", f"# repeated-term loops: {len(tms)}"] + _constants(consts)
-    out += [_int_array("_HU_POS1", pat.pos1), _int_array("_HU_POS2", pat.pos2)]
     for t in tms:
         out += t.tables()
+    hpos = [pos[k] for k in d.hess_keys]
     if d.data:
-        out += _data_kernels(blk, d)
+        out += _data_kernels(blk, d, hpos)
+        if pen is not None:
+            pblk = _Printed(pen.cse, *_names(pen.wrt, pen.params, ()))
+            out += _plain_kernels(pblk, pen, [pos[k] for k in pen.hess_keys], tms, penalty)
     else:
-        out += _plain_kernels(blk, d, [pos[k] for k in d.hess_keys], tms)
+        out += _plain_kernels(blk, d, hpos, tms)
+        if d.order >= 2 and not tms:
+            out += _direct_hess(blk, d.hess_keys, d.hess_ids)
     # Without data or repeated-term loops, hess fills H directly (one allocation,
     # not two: what dominates a tiny Hessian called from a compiled solver).
     out += _hess_wrappers(len(d.data), d.order, direct_hess=not d.data and not tms)
     return "\n".join(out) + "\n"
 
 
-def _plain_kernels(blk, d, hpos, tms):
+def _plain_kernels(blk, d, hpos, tms, name=_serial):
+    """value, grad, value_and_grad (and hess_upper) of an objective without data, named
+    ``name(VALUE)`` ...; ``hpos`` are the positions of its Hessian entries in the module's
+    upper pattern."""
     V, G, Hs = d.value_ids, d.grad_ids, d.hess_ids
 
     def loops(want_v, want_g, want_h):
@@ -221,19 +234,18 @@ def _plain_kernels(blk, d, hpos, tms):
     gl = [f"    g[{i}] = {blk.out(G[a])}" for a, i in enumerate(d.grad_rows)]
     val = [f"    val = float({blk.out(0)})"]
     zeros = ["    g = np.zeros(N)"]
-    L = _opening(VALUE, "x, p") + blk.body(V) + val + loops(True, False, False)
+    L = _opening(name(VALUE), "x, p") + blk.body(V) + val + loops(True, False, False)
     L += ["    return val"]
-    L += _opening(GRAD, "x, p") + blk.body(G) + zeros + gl + loops(False, True, False)
+    L += _opening(name(GRAD), "x, p") + blk.body(G) + zeros + gl + loops(False, True, False)
     L += ["    return g"]
-    L += _opening(VALUE_AND_GRAD, "x, p") + blk.body(V + G) + val + zeros + gl
+    L += _opening(name(VALUE_AND_GRAD), "x, p") + blk.body(V + G) + val + zeros + gl
     L += loops(True, True, False) + ["    return val, g"]
     if d.order >= 2:
-        L += _opening(HESS_UPPER, "x, p", doc="Upper-triangle Hessian entries in (HU_ROW, HU_COL) order.")
+        L += _opening(name(HESS_UPPER), "x, p",
+                      doc="Upper-triangle Hessian entries in (HU_ROW, HU_COL) order.")
         L += blk.body(Hs) + ["    hu = np.zeros(NNZ_UPPER)"]
         L += [f"    hu[{hpos[a]}] = {blk.out(k)}" for a, k in enumerate(Hs)]
         L += loops(False, False, True) + ["    return hu"]
-        if not tms:
-            L += _direct_hess(blk, d.hess_keys, Hs)
     return L
 
 
@@ -247,7 +259,7 @@ def _direct_hess(blk, keys, Hs):
     return L + ["    return H"]
 
 
-def _data_kernels(blk, d):
+def _data_kernels(blk, d, hpos):
     dargs = "".join(f", d{k}" for k in range(len(d.data)))
     kinds = {"v": d.value_ids, "g": d.grad_ids, "vg": d.value_ids + d.grad_ids}
     if d.order >= 2:
@@ -255,7 +267,9 @@ def _data_kernels(blk, d):
     L = []
     for kind, ids in kinds.items():
         L += _row_sum(blk, kind, ids, dargs, d.data_symbols)
-    return L + _data_wrappers(d, dargs)
+    if hpos != list(range(len(d.pattern.upper))):  # the penalty adds Hessian entries
+        L += ["", _int_array("_DATA_HU_POS", hpos)]
+    return L + _data_wrappers(d, dargs, hpos)
 
 
 def _row_sum(blk, kind, ids, dargs, row_syms):
@@ -292,22 +306,57 @@ def _row_sum(blk, kind, ids, dargs, row_syms):
     return L
 
 
-def _data_wrappers(d, dargs):
-    """value, grad, ... of a data sum (and their parallel variants): sums scaled for the mean."""
-    scale = "1.0 / rows.shape[0]" if d.reduce == "mean" else "1.0"
+# The outputs of each row-sum kind, as the wrappers name them.
+_OUTPUTS = {"v": ("val",), "g": ("g",), "vg": ("val", "g"), "h": ("hu",)}
+
+
+def _gathered(d, call, kind, hpos):
+    """Lines putting the unreduced sum ``call`` of ``kind`` into the names of _OUTPUTS[kind]."""
+    if kind == "v":
+        return [f"    val = {call}[0]"]
+    if kind == "h":
+        if hpos == list(range(len(d.pattern.upper))):
+            return [f"    hu = {call}"]
+        return [f"    a = {call}", "    hu = np.zeros(NNZ_UPPER)",
+                f"    for k in range({len(hpos)}):", "        hu[_DATA_HU_POS[k]] = a[k]"]
+    off = 1 if kind == "vg" else 0
+    L = [f"    a = {call}", "    g = np.zeros(N)"]
+    L += [f"    g[{i}] = a[{k + off}]" for k, i in enumerate(d.grad_rows)]
+    return L + (["    val = a[0]"] if kind == "vg" else [])
+
+
+def _reduced(d, kind):
+    """Lines turning the gathered sum into the objective: the mean's scale, then the penalty
+    (weighted by the rows' share of the data with reduce='sum': see codegen.compile)."""
+    outs = _OUTPUTS[kind]
+    L = []
+    if d.reduce == "mean":
+        L += ["    s = 1.0 / rows.shape[0]"] + [f"    {o} = {o} * s" for o in outs]
+    if d.penalty is None:
+        return L
+    w = ""
+    if d.reduce == "sum":
+        L.append("    w = rows.shape[0] / d0.shape[0]")
+        w = " * w"
+    pen = {"v": VALUE, "g": GRAD, "vg": VALUE_AND_GRAD, "h": HESS_UPPER}[kind]
+    got = [f"_pen_{o}" for o in outs]
+    L.append(f"    {', '.join(got)} = {penalty(pen)}(x, p)")
+    return L + [f"    {o} = {o} + {q}{w}" for o, q in zip(outs, got)]
+
+
+def _data_wrappers(d, dargs, hpos):
+    """value, grad, ... of a data sum, their unreduced partial sums, and their parallel variants."""
     args = f"x, p, rows{dargs}"
+    kinds = {"v": VALUE, "g": GRAD, "vg": VALUE_AND_GRAD}
+    if d.order >= 2:
+        kinds["h"] = HESS_UPPER
     L = []
     for name, fn in ((_serial, "_sum_"), (parallel, "_psum_")):
-        call = f"({args})"
-        L += _opening(name(VALUE), args) + [f"    return {fn}v{call}[0] * ({scale})"]
-        L += _opening(name(GRAD), args) + [f"    a = {fn}g{call}", "    g = np.zeros(N)"]
-        L += [f"    g[{i}] = a[{k}]" for k, i in enumerate(d.grad_rows)]
-        L += [f"    return g * ({scale})"]
-        L += _opening(name(VALUE_AND_GRAD), args) + [f"    a = {fn}vg{call}", "    g = np.zeros(N)"]
-        L += [f"    g[{i}] = a[{k + 1}]" for k, i in enumerate(d.grad_rows)]
-        L += [f"    s = {scale}", "    return a[0] * s, g * s"]
-        if d.order >= 2:
-            L += _opening(name(HESS_UPPER), args) + [f"    return {fn}h{call} * ({scale})"]
+        for kind, kernel in kinds.items():
+            gathered = _gathered(d, f"{fn}{kind}({args})", kind, hpos)
+            ret = ["    return " + ", ".join(_OUTPUTS[kind])]
+            L += _opening(name(partial(kernel)), args) + gathered + ret
+            L += _opening(name(kernel), args) + gathered + _reduced(d, kind) + ret
     return L
 
 
@@ -328,8 +377,8 @@ def _hess_wrappers(ndata, order, direct_hess=False):
         L += _opening(name(HESS_VALUES), args,
                       doc="Hessian entries in CSR order of (HESS_INDPTR, HESS_INDICES).")
         L += [hu, "    out = np.empty(HESS_INDICES.shape[0])",
-              "    for k in range(NNZ_UPPER):", "        out[_HU_POS1[k]] = hu[k]",
-              "        out[_HU_POS2[k]] = hu[k]", "    return out"]
+              "    for k in range(NNZ_UPPER):", "        out[HU_POS1[k]] = hu[k]",
+              "        out[HU_POS2[k]] = hu[k]", "    return out"]
         L += _opening(name(HESSP), args.replace("x, ", "x, v, ", 1),
                       doc="H @ v from the upper entries, without forming H.")
         L += [hu, "    out = np.zeros(N)", "    for k in range(NNZ_UPPER):",

@@ -9,42 +9,37 @@
 >>> "def hess_values(x, p):" in source, sorted(times)
 (True, ['cse', 'gradient', 'hessian', 'print', 'rewrite', 'templates'])
 """
-import os
-import sys
 import time
 
 from .emit import objective_module, vector_module
 from .symbolic import derive_objective, derive_vector
+from .timings import PROGRESS_AFTER, quiet, report
 
 __all__ = ["objective_source", "vector_source"]
-
-#: A build slower than this (seconds) reports each stage on stderr, so a long
-#: derivation says what it is doing; DERIVE_QUIET=1 silences it.
-PROGRESS_AFTER = 1.0
-
 
 class _Timer:
     def __init__(self):
         self.times = {}
         self._t = self._start = time.perf_counter()
-        self._quiet = os.environ.get("DERIVE_QUIET", "") not in ("", "0")
+        self._quiet = quiet()
 
     def lap(self, name):
         t = time.perf_counter()
         self.times[name] = self.times.get(name, 0.0) + t - self._t
         self._t = t
         if not self._quiet and t - self._start > PROGRESS_AFTER:
-            print(f"codegen: {name} done ({t - self._start:.1f} s so far)", file=sys.stderr, flush=True)
+            report(f"{name} done ({t - self._start:.1f} s so far)")
 
 
 def objective_source(f, wrt, params, data, reduce="sum", order=2, jit=True, stable=True,
-                     min_instances=3):
+                     min_instances=3, penalty=None):
     """Source of the kernel module of a scalar objective; returns (source, timings).
 
     ``data`` is a list of ``(is_vector, symbols)`` (see :func:`codegen.symbolic.derive_objective`).
     """
     tm = _Timer()
-    d = derive_objective(f, wrt, params, data, reduce, order, stable, min_instances, tm.lap)
+    d = derive_objective(f, wrt, params, data, reduce, order, stable, min_instances, tm.lap,
+                         penalty)
     source = objective_module(d, jit)
     tm.lap("print")
     return source, tm.times

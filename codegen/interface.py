@@ -9,6 +9,8 @@ spelling them again.  Each constant is a field of :class:`ObjectiveConstants` or
 ('value', 'grad', 'value_and_grad')
 >>> parallel(HESSP)
 'hessp_parallel'
+>>> partial(VALUE_AND_GRAD), penalty(HESS_UPPER)
+('value_and_grad_partial', 'penalty_hess_upper')
 >>> [module_name(f) for f in fields(VectorConstants)][:3]
 ['KIND', 'N', 'M']
 """
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field, fields
 
 __all__ = ["VALUE", "GRAD", "VALUE_AND_GRAD", "HESS", "HESS_VALUES", "HESSP", "HESS_UPPER",
            "JACOBIAN", "JACOBIAN_VALUES", "VECTOR_KERNELS", "objective_kernels", "parallel",
+           "partial", "partial_kernels", "penalty", "penalty_kernels",
            "ObjectiveConstants", "VectorConstants", "module_name", "is_int_array", "CACHE_NOTE",
            "EXPORT_NOTE", "exported"]
 
@@ -35,6 +38,8 @@ JACOBIAN_VALUES = "jacobian_values"  # entries in the CSR order of JAC_INDPTR, J
 VECTOR_KERNELS = (VALUE, JACOBIAN, JACOBIAN_VALUES)
 
 _PARALLEL_SUFFIX = "_parallel"
+_PARTIAL_SUFFIX = "_partial"
+_PENALTY_PREFIX = "penalty_"
 
 
 def objective_kernels(order):
@@ -46,6 +51,28 @@ def objective_kernels(order):
 def parallel(name):
     """Name of the multi-threaded variant of kernel ``name`` (objectives with data only)."""
     return name + _PARALLEL_SUFFIX
+
+
+def partial(name):
+    """Name of the kernel of the unreduced data sum behind kernel ``name`` (objectives with data):
+    the sum over the given rows of the per-row term, neither averaged nor penalised."""
+    return name + _PARTIAL_SUFFIX
+
+
+def partial_kernels(order):
+    """Kernels that have a :func:`partial` variant (and its :func:`parallel` variant)."""
+    return (VALUE, GRAD, VALUE_AND_GRAD) + ((HESS_UPPER,) if order >= 2 else ())
+
+
+def penalty(name):
+    """Name of the kernel ``name(x, p)`` of the penalty alone (objectives with data and a
+    penalty); its ``hess_upper`` is in the module's whole upper pattern (HU_ROW, HU_COL)."""
+    return _PENALTY_PREFIX + name
+
+
+def penalty_kernels(order):
+    """Kernels that have a :func:`penalty` variant."""
+    return partial_kernels(order)
 
 
 def _int_array():
@@ -69,11 +96,14 @@ class ObjectiveConstants(_Constants):
     data_layout: tuple  # per data item: 0 for a 1-D array, k for an N x k array
     reduce: str
     order: int
+    penalty: bool  # the module defines the penalty_* kernels (a data sum plus a penalty)
     nnz_upper: int
     hu_row: tuple = _int_array()
     hu_col: tuple = _int_array()
     hess_indptr: tuple = _int_array()
     hess_indices: tuple = _int_array()
+    hu_pos1: tuple = _int_array()  # CSR position of upper entry k at (HU_ROW[k], HU_COL[k])
+    hu_pos2: tuple = _int_array()  # ... and of its mirror (HU_COL[k], HU_ROW[k])
 
 
 @dataclass(frozen=True)

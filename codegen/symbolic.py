@@ -162,7 +162,8 @@ class ObjectiveDerivation:
     ``declared`` holds wrt, params and data as the user gave them (for the module's comments),
     ``wrt``/``params``/``data`` their real counterparts.  ``cse.outputs`` are the value, the
     gradient rows ``grad_rows`` and the upper Hessian entries ``hess_keys`` of the part of f
-    that is not a template; ``pattern`` is the whole Hessian's symbolic sparsity.
+    that is not a template; ``pattern`` is the whole Hessian's symbolic sparsity (with a
+    ``penalty``, the union of the data term's pattern and the penalty's).
     """
 
     declared: tuple
@@ -176,6 +177,7 @@ class ObjectiveDerivation:
     cse: CSE
     templates: tuple
     pattern: HessPattern
+    penalty: "ObjectiveDerivation | None" = None  # with data: the penalty, derived apart
 
     @property
     def n(self):
@@ -326,14 +328,22 @@ def _derive_template(canon, U, C, idx, consts, order):
 
 
 def derive_objective(f, wrt, params, data, reduce="sum", order=2, stable=True, min_instances=3,
-                     lap=_no_lap):
+                     lap=_no_lap, penalty=None):
     """Derive a scalar objective; returns an :class:`ObjectiveDerivation`.
 
     ``data`` is a list of ``(is_vector, symbols)``: a Symbol item (1-D array) is
     ``(True, (s,))``, a sequence item (N x k array) is ``(False, (s1, ..., sk))``.
     Without data, terms of f repeated up to variable renaming (at least
     ``min_instances`` times) become templates.  ``lap(stage)`` is called after each stage.
+    ``penalty`` (an expression free of data symbols) is added to f without data; with data it
+    is derived apart (as an objective without data, templates and all) into ``.penalty``.
     """
+    if penalty is not None and not data:
+        f = f + penalty
+        penalty = None
+    pen = None
+    if penalty is not None:
+        pen = derive_objective(penalty, wrt, params, [], reduce, order, stable, min_instances, lap)
     # On the user's expression, before any derivative: errors name the user's function.
     check_supported([f], wrt, order)
     declared = (tuple(wrt), tuple(params), tuple(data))
@@ -368,8 +378,10 @@ def derive_objective(f, wrt, params, data, reduce="sum", order=2, stable=True, m
     for t in templates:
         for pairs in t.hess_pairs():
             keys.update(pairs)
+    if pen is not None:
+        keys.update(pen.pattern.upper)
     return ObjectiveDerivation(declared, wrt, params, data, reduce, order, rows, hkeys, cse,
-                               templates, HessPattern.of(len(wrt), sorted(keys)))
+                               templates, HessPattern.of(len(wrt), sorted(keys)), pen)
 
 
 def derive_vector(F, wrt, params, stable=True, lap=_no_lap):
