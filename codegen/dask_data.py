@@ -2,15 +2,18 @@
 
 :func:`evaluate` maps the objective's compiled row kernels over the row blocks of dask
 arrays (one task per block, on the worker that holds it), sums the per-block partial sums
-in a tree of tasks, and finishes on the client (the mean over the rows, if any). Only
-vectors of the objective's size travel back: ``n`` numbers for a gradient, the upper
-triangle of the Hessian's symbolic pattern for a Hessian, never the data.
+in a tree of tasks, and finishes on the client (``obj._finish``: the mean over the rows, the
+penalty). Only results of the objective's size travel back: ``n`` numbers for a gradient,
+``n x n`` for a Hessian (the pattern's values for ``hess_sparse``), never the data.
+The codegen ``CompiledObjective`` methods hand dask data here; the blocks are summed by
+:class:`codegen.rowblocks.BlockKernels` (``partial_kargs``: no mean, no penalty).
 
-Workers need no SymPy: each task gets a :class:`KernelHandle` (the cache key and the
-generated source), and a worker imports the module once per key: from its own kernel
-cache when it is there (the same machine, or a shared home), else written there from the
-source (:mod:`codegen.cache`). This module imports only NumPy and :mod:`codegen.cache` at
-the top, so workers load it without SymPy.
+Workers need no SymPy: each task gets the objective's
+:class:`~codegen.rowblocks.KernelHandle` (cache key and generated source, one key of the
+graph, so it travels once per worker and evaluation), and a worker imports the module once
+per key: from its own kernel cache when it is there, else written there from the source.
+This module imports only NumPy at the top (dask inside the functions that build graphs), so
+workers load it without SymPy.
 
 Every partial sum carries the number of rows it summed; a total that does not count every
 row asked for is refused (:class:`DaskEvaluationError`), so a partial sum is never taken for
@@ -22,7 +25,7 @@ Time limit: ``dask.config.set({"derive.dask-timeout": seconds})`` bounds each ev
 a distributed cluster (default: none); past it the evaluation fails with
 :class:`DaskEvaluationError`.
 
->>> import dask.array as da, numpy as np, sympy as sp, codegen
+>>> import dask, dask.array as da, numpy as np, sympy as sp, codegen
 >>> w, xi, yi = sp.symbols("w x y")
 >>> obj = codegen.compile((w * xi - yi)**2, [w], data=[xi, yi], reduce="mean")
 >>> X = da.from_array(np.arange(6.0), chunks=2)
@@ -30,21 +33,16 @@ a distributed cluster (default: none); past it the evaluation fails with
 ...     evaluate(obj, "value_and_grad", [2.0], None, (X, 2 * X))
 (0.0, array([0.]))
 """
-import threading
-
 import numpy as np
 
-from . import cache
-from .errors import ArgumentError
+from .errors import ArgumentError, CodegenError
 
-__all__ = ["evaluate", "check_data", "DaskData", "DaskEvaluationError", "KernelHandle",
-           "is_dask_array", "TIMEOUT_KEY"]
+__all__ = ["evaluate", "check_data", "check_rows", "DaskData", "DaskEvaluationError",
+           "kernel_handle", "is_dask_array", "TIMEOUT_KEY", "WHICH"]
 
-WHICH = ("value", "grad", "value_and_grad", "hess", "hessp")
+WHICH = ("value", "grad", "value_and_grad", "hess", "hessp", "hess_sparse")
 TIMEOUT_KEY = "derive.dask-timeout"
 SPLIT_EVERY = 8  # partial sums added per task of the tree reduction
-_MODULES = {}  # cache key -> generated module, in every process (worker or client)
-_MODULES_LOCK = threading.Lock()
 _HANDLES = {}  # cache key -> KernelHandle (client side: the source is read once)
 _CHECKED = {}  # names of the data arrays -> blocks already checked finite (client side)
 _CHECKED_MAX = 64
@@ -62,42 +60,13 @@ class DaskEvaluationError(RuntimeError):
         self.which = which
 
 
-class KernelHandle:
-    """What a worker needs to load an objective's kernels: cache key, source, file name hint.
-
-    Picklable and SymPy-free; :func:`load` imports the module once per process and key.
-    """
-
-    __slots__ = ("key", "source", "hint")
-
-    def __init__(self, key, source, hint="objective"):
-        self.key, self.source, self.hint = key, source, hint
-
-    def __reduce__(self):
-        return (KernelHandle, (self.key, self.source, self.hint))
-
-    @classmethod
-    def of(cls, obj):
-        """The handle of a CompiledObjective (codegen's own spec when it provides one)."""
-        handle = _HANDLES.get(obj.key)
-        if handle is None:
-            spec = getattr(obj, "_kernel_spec", None)
-            key, source, hint = spec() if spec is not None else (obj.key, obj.source, "objective")
-            handle = _HANDLES[obj.key] = cls(key, source, hint)
-        return handle
-
-    def load(self):
-        """The generated module, imported once per process (from the cache, else written)."""
-        mod = _MODULES.get(self.key)
-        if mod is None:
-            with _MODULES_LOCK:
-                mod = _MODULES.get(self.key)
-                if mod is None:
-                    mod = cache.lookup(self.key, self.hint)
-                    if mod is None:
-                        mod = cache.store(self.key, self.source, self.hint)
-                    _MODULES[self.key] = mod
-        return mod
+def kernel_handle(obj):
+    """The picklable, SymPy-free :class:`~codegen.rowblocks.KernelHandle` of ``obj`` (its source
+    read once per process)."""
+    handle = _HANDLES.get(obj.key)
+    if handle is None:
+        handle = _HANDLES[obj.key] = obj._kernel_spec()
+    return handle
 
 
 def is_dask_array(a):
@@ -122,42 +91,28 @@ def _check_block(blocks, row0, labels):
                             "finite; drop or impute the rows with missing values first")
 
 
-def _raw_sum(mod, which, x, p, v, rows, blocks):
-    """The unscaled sum over ``rows`` of the data term, flattened: [f], g, [f, g...], the upper
-    Hessian entries (HU_ROW, HU_COL order) or H v."""
-    scale = float(rows.shape[0]) if mod.REDUCE == "mean" else 1.0  # kernels return the mean
-    if which == "value":
-        out = np.array([mod.value(x, p, rows, *blocks)])
-    elif which == "grad":
-        out = mod.grad(x, p, rows, *blocks)
-    elif which == "value_and_grad":
-        f, g = mod.value_and_grad(x, p, rows, *blocks)
-        out = np.concatenate(([f], g))
-    elif which == "hess":
-        out = mod.hess_upper(x, p, rows, *blocks)
-    else:
-        out = mod.hessp(x, v, p, rows, *blocks)
-    return out * scale
-
-
 def block_partial(handle, which, x, p, v, rows, row0, labels, *blocks):
-    """One task: the raw partial sum over a block (``rows`` local, None for all), with the
-    number of rows summed appended; ``labels`` given: the block is checked finite first."""
-    mod = handle.load()
+    """One task: (the block's partial sum over ``rows``, local, None for all; the number of
+    rows summed). With ``labels`` the block is checked finite first."""
+    kernels = handle.load()  # once per process and key
     blocks = tuple(np.ascontiguousarray(b, dtype=np.float64) for b in blocks)
     if labels is not None:
         _check_block(blocks, row0, labels)
     if rows is None:
         rows = np.arange(blocks[0].shape[0], dtype=np.int64)
-    return np.append(_raw_sum(mod, which, x, p, v, rows, blocks), float(rows.shape[0]))
+    return kernels.partial_kargs(which, x, (p, rows) + blocks, v), rows.shape[0]
+
+
+def _add(a, b):
+    return (a[0] + b[0], a[1] + b[1]) if isinstance(a, tuple) else a + b
 
 
 def add_partials(*parts):
-    """One node of the tree reduction."""
-    total = parts[0].copy()
-    for part in parts[1:]:
-        total += part
-    return total
+    """One node of the tree reduction: (sum of the partial sums, sum of the row counts)."""
+    total, count = parts[0]
+    for part, c in parts[1:]:
+        total, count = _add(total, part), count + c
+    return total, count
 
 
 # ---- on the client ---------------------------------------------------------------------
@@ -243,8 +198,8 @@ def check_data(obj, data):
     return DaskData(data, rows0, [obj._data_names(k) for k in range(len(data))])
 
 
-def _rows(rows, N):
-    """Global row indices (int64), as pack_args checks them."""
+def check_rows(rows, N):
+    """Global row indices (int64) from an index array or a boolean mask of length ``N``."""
     r = np.asarray(rows)
     if r.dtype == bool:
         if r.shape != (N,):
@@ -334,60 +289,11 @@ def _compute(total, which):
         raise DaskEvaluationError(msg, which) from exc
 
 
-def _params(obj, params):
-    n = len(obj.params)
-    if n == 0:
-        if params is not None and np.size(params):
-            raise ArgumentError("this objective has no params, but params were given")
-        return np.zeros(0)
-    p = np.asarray(params, dtype=np.float64) if params is not None else None
-    if p is None or p.ndim != 1 or p.shape[0] != n:
-        raise ArgumentError(f"params must be a 1-D array of length {n}, got "
-                            f"{None if p is None else p.shape}")
-    bad = np.flatnonzero(~np.isfinite(p))
-    if bad.size:
-        raise ArgumentError(f"params[{bad[0]}] is {p[bad[0]]}: params must be finite")
-    return np.ascontiguousarray(p)
-
-
-def _vector(a, name, n):
-    arr = np.asarray(a)
-    if arr.dtype.kind not in "fiub":
-        raise ArgumentError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if arr.shape != (n,):
-        raise ArgumentError(f"{name} must be a 1-D array of length {n}, got shape {arr.shape}")
-    return arr
-
-
-def _finish(obj, which, x, p, partial, n_rows, v):
-    """The objective from the summed data term (codegen's own _finish when it has one)."""
-    if which == "value":
-        part = float(partial[0])
-    elif which == "value_and_grad":
-        part = (float(partial[0]), partial[1:].copy())
-    elif which == "hess":
-        part = np.zeros((obj.n, obj.n))
-        part[obj.module.HU_ROW, obj.module.HU_COL] = partial
-        part[obj.module.HU_COL, obj.module.HU_ROW] = partial
-    else:
-        part = partial
-    fin = getattr(obj, "_finish", None)
-    if fin is not None:
-        return fin(which, x, p, part, n_rows, v)
-    scale = 1.0 / n_rows if obj.reduce == "mean" else 1.0
-    if which == "value":
-        return part * scale
-    if which == "value_and_grad":
-        return part[0] * scale, part[1] * scale
-    return part * scale
-
-
 def evaluate(obj, which, x, params, data, v=None, rows=None):
     """``obj.<which>(x, params, *data, rows=rows)`` with dask ``data``, computed on the blocks.
 
-    which: ``"value"``, ``"grad"``, ``"value_and_grad"``, ``"hess"`` (dense) or ``"hessp"``
-    (``v`` given). params: NumPy (or None without params). data: one dask array per data
+    which: ``"value"``, ``"grad"``, ``"value_and_grad"``, ``"hess"`` (dense), ``"hessp"``
+    (``v`` given) or ``"hess_sparse"`` (CSR). params: NumPy (or None without params). data: one dask array per data
     argument of ``obj``, all chunked alike along rows, whole rows per block (NumPy arrays
     mixed in are refused: they would travel with every evaluation). rows: global row
     indices (or a boolean mask); only the blocks holding them compute. Runs on the active
@@ -396,21 +302,20 @@ def evaluate(obj, which, x, params, data, v=None, rows=None):
     """
     if which not in WHICH:
         raise ArgumentError(f"which must be one of {', '.join(WHICH)}, got {which!r}")
-    if which in ("hess", "hessp") and obj.order < 2:
-        from .errors import CodegenError
+    if which in ("hess", "hessp", "hess_sparse") and obj.order < 2:
         raise CodegenError("this objective was compiled with order=1; compile with order=2 "
                            "for Hessians")
     dd = data if isinstance(data, DaskData) else check_data(obj, data)
-    x = _vector(x, "x", obj.n)
-    v = _vector(v, "v", obj.n) if which == "hessp" else None
-    p = _params(obj, params)
-    r = None if rows is None else _rows(rows, dd.n_rows)
+    x = obj._x(x)
+    v = obj._x(v, "v") if which == "hessp" else None
+    p = obj._params(params)
+    r = None if rows is None else check_rows(rows, dd.n_rows)
     plan = _plan(dd, r)
     check, done = _unchecked(dd, plan)
-    total = _compute(_graph(KernelHandle.of(obj), which, x, p, v, dd, plan, check), which)
+    total, count = _compute(_graph(kernel_handle(obj), which, x, p, v, dd, plan, check), which)
     done.update(check)
     want = dd.n_rows if r is None else r.shape[0]
-    if total[-1] != want:  # every block counted once: anything else is not the objective
-        raise DaskEvaluationError(f"the {which} evaluation summed {int(total[-1])} rows of "
-                                  f"{want}; refusing a partial sum", which)
-    return _finish(obj, which, x, p, total[:-1], want, v)
+    if count != want:  # every block counted once: anything else is not the objective
+        raise DaskEvaluationError(f"the {which} evaluation summed {count} rows of {want}; "
+                                  "refusing a partial sum", which)
+    return obj._finish(which, x, p, total, want, v, n_total=dd.n_rows)

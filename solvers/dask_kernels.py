@@ -52,7 +52,7 @@ class DaskKernels:
     has_data = True
 
     def __init__(self, obj, args=(), rows=None):
-        from codegen.dask_data import check_data, check_params, check_rows  # SymPy-free
+        from codegen.dask_data import check_data, check_rows  # SymPy-free
         if not isinstance(args, (tuple, list)):
             args = (args,)
         args = tuple(args)
@@ -65,7 +65,7 @@ class DaskKernels:
             raise ArgumentError(f"expected {k + len(obj._layout)} trailing argument(s): "
                                 f"{obj._expected()}; got {len(args)}")
         self.data = check_data(obj, args[k:])
-        p = check_params(obj, args[0] if k else None)
+        p = obj._params(args[0] if k else None)
         r = AllRows(self.data.n_rows) if rows is None else check_rows(rows, self.data.n_rows)
         self.kargs = (p, r) + self.data.arrays
         self.args, self.rows = args, rows
