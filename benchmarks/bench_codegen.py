@@ -393,7 +393,8 @@ BUILD_SCRIPT = textwrap.dedent("""
                       "first value+grad": t3 - t2, "first hess": t4 - t3,
                       "total after expr": t4 - t1,
                       "hess after expr (import, load, first Hessian)": (t2 - t1) + (t4 - t3),
-                      "derived": bool(obj.build_times)}))
+                      "derived": bool(obj.build_times),
+                      "obj.timings (derive, codegen, numba per kernel)": str(obj.timings)}))
 """)
 
 

@@ -1,8 +1,12 @@
 """codegen: SymPy expressions in, cached Numba kernels out.
 
-``compile(f, wrt, params=(), data=None, reduce="sum")`` returns a
+``compile(f, wrt, params=(), data=None, reduce="sum", penalty=None)`` returns a
 :class:`CompiledObjective` with ``value``, ``grad``, ``value_and_grad``,
-``hess``, ``hess_sparse`` and ``hessp``; ``compile_vector(F, wrt, params=())``
+``hess``, ``hess_sparse`` and ``hessp`` (a ``penalty`` in wrt and params is added
+once to the summed or averaged data term); objectives on the same variables add up
+(``obj_a + obj_b``) and scale (``c * obj``); ``obj.warmup()`` compiles every kernel
+now and ``obj.timings`` (a :class:`BuildTimes`) says where the build time went,
+Numba's per-kernel compile included; ``compile_vector(F, wrt, params=())``
 returns a :class:`CompiledVectorFunction` with ``value``, ``jacobian`` and
 ``jacobian_sparse``; ``export`` writes the kernels as a standalone module;
 ``clear_cache`` empties the on-disk cache (``$DERIVE_CACHE_DIR``).
@@ -40,6 +44,7 @@ from .cache import clear_cache
 from .errors import (ArgumentError, CacheDirError, CodegenError, ConstantRangeError,
                      UnknownSymbolError, UnsupportedFunctionError)
 from .export import export
+from .timings import BuildTimes
 
 # What loads SymPy (the compiler, the SVM kernels) is imported on first use, so that the
 # SymPy-free parts (the cache, the errors) serve solvers without loading SymPy:
@@ -78,5 +83,5 @@ if not any(isinstance(f, _KernelsAlias) for f in sys.meta_path):
     sys.meta_path.insert(0, _KernelsAlias())
 
 __all__ = ["kernels", "compile", "compile_vector", "export", "clear_cache", "CompiledObjective",
-           "CompiledVectorFunction", "CodegenError", "UnsupportedFunctionError",
+           "CompiledVectorFunction", "BuildTimes", "CodegenError", "UnsupportedFunctionError",
            "UnknownSymbolError", "ArgumentError", "ConstantRangeError", "CacheDirError"]

@@ -304,8 +304,13 @@ class CompiledObjective(_Compiled):
                 report(f"Numba compiled {name} in {t:.1f} s (saved in the kernel cache: the "
                        "next process loads it)")
 
-    def _dask_call(self, which, args):
-        return bool(self._layout) and any(_is_dask(a) for a in args[1 if self.params else 0:])
+    def _dask_call(self, args):
+        """True when a data argument is a dask array (the test is cheap on NumPy arrays)."""
+        if self._layout:
+            for a in args:
+                if type(a) is not np.ndarray and _is_dask(a):
+                    return True
+        return False
 
     def _dask(self, which, x, args, rows, v=None):
         from . import dask_data  # helper DASK's module: imports dask only when dask data come
@@ -321,7 +326,7 @@ class CompiledObjective(_Compiled):
         """f(x) (summed or averaged over the data rows, plus the penalty)."""
         if self._plain and not args and rows is None and "value" in self._warm:
             return float(self.jit.value(self._x(x), self._empty_p))
-        if args and self._dask_call("value", args):
+        if args and self._dask_call(args):
             return self._dask("value", x, args, rows)
         return float(self._call("value", self.pack_args(*args, rows=rows), self._x(x)))
 
@@ -329,7 +334,7 @@ class CompiledObjective(_Compiled):
         """Gradient, shape (n,)."""
         if self._plain and not args and rows is None and "grad" in self._warm:
             return self.jit.grad(self._x(x), self._empty_p)
-        if args and self._dask_call("grad", args):
+        if args and self._dask_call(args):
             return self._dask("grad", x, args, rows)
         return self._call("grad", self.pack_args(*args, rows=rows), self._x(x))
 
@@ -338,7 +343,7 @@ class CompiledObjective(_Compiled):
         if self._plain and not args and rows is None and "value_and_grad" in self._warm:
             v, g = self.jit.value_and_grad(self._x(x), self._empty_p)
             return float(v), g
-        if args and self._dask_call("value_and_grad", args):
+        if args and self._dask_call(args):
             return self._dask("value_and_grad", x, args, rows)
         v, g = self._call("value_and_grad", self.pack_args(*args, rows=rows), self._x(x))
         return float(v), g
@@ -347,13 +352,13 @@ class CompiledObjective(_Compiled):
         """Dense Hessian, shape (n, n)."""
         if self._plain and not args and rows is None and "hess" in self._warm:
             return self.jit.hess(self._x(x), self._empty_p)
-        if args and self._dask_call("hess", args):
+        if args and self._dask_call(args):
             return self._dask("hess", x, args, rows)
         return self._call("hess", self.pack_args(*args, rows=rows), self._x(x))
 
     def hess_sparse(self, x, *args, rows=None):
         """Hessian as ``scipy.sparse.csr_matrix`` with the symbolic pattern :attr:`hess_pattern`."""
-        if args and self._dask_call("hess_sparse", args):
+        if args and self._dask_call(args):
             return self._dask("hess_sparse", x, args, rows)
         return self._csr_of(self._call("hess_values", self.pack_args(*args, rows=rows),
                                        self._x(x)))
@@ -367,7 +372,7 @@ class CompiledObjective(_Compiled):
 
     def hessp(self, x, v, *args, rows=None):
         """Hessian-vector product H(x) @ v, without forming H."""
-        if args and self._dask_call("hessp", args):
+        if args and self._dask_call(args):
             return self._dask("hessp", x, args, rows, v=v)
         return self._call("hessp", self.pack_args(*args, rows=rows), self._x(x), self._x(v, "v"))
 
