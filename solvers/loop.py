@@ -242,8 +242,9 @@ def drive(loop, kern, funcs, x, rest, callback, python=False):
     return compiled(*funcs, kern.kargs, x, *rest, None)
 
 
-def to_result(out, kern, method, history):
-    """The :class:`~solvers.result.Result` of a loop's :class:`LoopResult` on ``kern``."""
+def to_result(out, kern, method, history, **fields):
+    """The :class:`~solvers.result.Result` of a loop's :class:`LoopResult` on ``kern``;
+    ``fields`` sets Result's optional fields (``history_unit="epoch"``, ``mu_lower``, ...)."""
     if not kern.compiled:  # the objective's own counts: finite differences cost n + 1 each
         out = out._replace(nfev=kern.nfev, ngev=kern.njev, nhev=kern.nhev)
-    return Result.from_loop(out, method, history)
+    return Result.from_loop(out, method, history, **fields)

@@ -90,8 +90,8 @@ class Result(Mapping):
     ``mu_upper`` (bound multipliers, length n, >= 0), with derive.kkt's signs
     ``grad f + J_eq' lam + J_ineq' mu - mu_lower + mu_upper = 0``; ``kkt``
     (:class:`KKTResiduals`); ``x0_projected`` (x0 lay outside the bounds and was projected).
-    ``history_unit`` says what one history entry is: ``"iteration"``, or ``"epoch"`` for
-    mini-batch runs; :meth:`plot` draws the history.
+    ``history_unit`` says what one history entry is: ``"iteration"``, ``"epoch"`` for
+    mini-batch runs, ``"outer iteration"`` for the augmented Lagrangian; :meth:`plot` draws the history.
 
     >>> r = Result(x=np.array([1.0]), fun=0.0, grad=np.array([0.0]), nit=3, nfev=4, ngev=4,
     ...            nhev=0, status=0)
@@ -153,9 +153,9 @@ class Result(Mapping):
         self.status = Status(self.status)  # first: a plain int has no .converged
         if not finite and self.status.converged:
             self.status = Status.NON_FINITE
-        if self.history_unit not in ("iteration", "epoch"):
-            raise ValueError(f"history_unit must be 'iteration' or 'epoch', got "
-                             f"{self.history_unit!r}")
+        if self.history_unit not in ("iteration", "epoch", "outer iteration"):
+            raise ValueError(f"history_unit must be 'iteration', 'epoch' or 'outer iteration', "
+                             f"got {self.history_unit!r}")
         self.success = self.status.converged and finite
         self.message = self.status.message
         if self.x0_projected:
