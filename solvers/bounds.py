@@ -15,6 +15,7 @@ inner solver) reads its ``bounds=`` through :func:`parse_bounds` and reports the
 >>> [m.tolist() for m in bound_multipliers(x, g, b.lo, b.hi, 1e-10)]
 [[2.0, 0.0], [0.0, 0.0]]
 """
+import dataclasses
 import math
 import warnings
 from typing import NamedTuple
@@ -23,7 +24,8 @@ import numpy as np
 from numba import njit
 
 __all__ = ["Bounds", "BoundsWarning", "parse_bounds", "project", "project_x0",
-           "projected_gradient_norm", "bound_multipliers", "box_kkt", "max_feasible_step"]
+           "projected_gradient_norm", "bound_multipliers", "box_kkt", "max_feasible_step",
+           "bounded_result"]
 
 
 class BoundsWarning(UserWarning):
@@ -87,8 +89,10 @@ def _sides(bounds, n):
     except TypeError:
         raise ValueError(f"bounds must be a sequence of (lo, hi) pairs, a pair of arrays or a "
                          f"scipy.optimize.Bounds, got {type(bounds).__name__}") from None
-    # SciPy's sequence of n pairs first: for n == 2, [(a, b), (c, d)] means pairs, as in SciPy
-    if len(items) == n and all(b is None or _is_pair(b) for b in items):
+    # SciPy's sequence of n pairs first: for n == 2, [(a, b), (c, d)] means pairs, as in SciPy;
+    # but two 1-D arrays are (lo, hi), whatever n
+    arrays = len(items) == 2 and all(isinstance(b, np.ndarray) and b.ndim == 1 for b in items)
+    if not arrays and len(items) == n and all(b is None or _is_pair(b) for b in items):
         lo = np.empty(n)
         hi = np.empty(n)
         for i, b in enumerate(items):
@@ -106,8 +110,8 @@ def parse_bounds(bounds, n):
     """:class:`Bounds` of ``n`` variables from SciPy's forms, or None when nothing is bounded.
 
     Accepts None; a sequence of n ``(lo, hi)`` pairs with None for no bound (for n == 2 a pair
-    of pairs is read this way, as SciPy does); a pair ``(lo, hi)`` of scalars or length-n
-    arrays; a ``scipy.optimize.Bounds`` (anything with ``.lb`` and ``.ub``); a :class:`Bounds`.
+    of pairs is read this way, as SciPy does, unless both are NumPy arrays); a pair
+    ``(lo, hi)`` of scalars or length-n arrays; a ``scipy.optimize.Bounds`` (anything with ``.lb`` and ``.ub``); a :class:`Bounds`.
     Raises ValueError naming the index for NaN, a wrong length, or ``lo > hi``. All-infinite
     bounds give None: the unconstrained method runs, exactly as without bounds.
 
@@ -272,3 +276,32 @@ def max_feasible_step(x, d, lo, hi):
         elif d[i] < 0.0:
             t = min(t, max(x[i] - lo[i], 0.0) / -d[i])
     return t
+
+
+def bounded_result(res, box, gtol, moved):
+    """The Result ``res`` of a bounded run, with the bound multipliers, the box's KKT residuals
+    (:class:`solvers.result.KKTResiduals`) and ``x0_projected`` (whether x0 was ``moved``).
+
+    A bound counts as active within ``max(gtol, 1e-10)`` (relative to the bound's size); the
+    stationarity residual is the projected gradient norm, which does not depend on that choice.
+    """
+    x, g = np.asarray(res.x), np.asarray(res.grad)
+    lo, hi = box.lo, box.hi
+    ml, mu = bound_multipliers(x, g, lo, hi, max(gtol, 1e-10))
+    _, feas, comp = box_kkt(x, g, lo, hi, ml, mu)
+    stat = projected_gradient_norm(x, g, lo, hi)
+    fields = dict(mu_lower=ml, mu_upper=mu, kkt=_kkt(stat, feas, comp), x0_projected=moved)
+    try:
+        return dataclasses.replace(res, **fields)
+    except TypeError:  # a Result without the constrained fields (before they land)
+        for name, value in fields.items():
+            setattr(res, name, value)
+        return res
+
+
+def _kkt(stat, feas, comp):
+    try:
+        from .result import KKTResiduals
+    except ImportError:
+        return (float(stat), float(feas), float(comp))
+    return KKTResiduals(float(stat), float(feas), float(comp))

@@ -5,13 +5,15 @@ schedules, gradient clipping (global norm / by value), mini-batches over the row
 objective (reproducible with ``seed``), and divergence detection.
 
 Update rules follow PyTorch's conventions (momentum buffer v = beta v + g, step lr v), so
-hyper-parameters carry over.
+hyper-parameters carry over. With ``bounds=`` every step is projected onto the box and
+stationarity is the projected gradient ``max|P(x - g) - x|`` (projected gradient descent).
 """
 import numpy as np
 from numba import njit
 from numba.extending import overload
 
 from .adapter import as_kernels, as_x0, check_length
+from .bounds import bounded_result, parse_bounds, project_x0
 from .loop import drive, finish, to_result
 from .numba_shims import batch_args, data_rows, stop_status
 from .options import check, check_common
@@ -106,8 +108,27 @@ def _update(rule, x, g, m, v, lr, beta1, beta2, eps, wd, t):
     return np.sqrt(step2)
 
 
+@njit(cache=True)
+def _into_box(x, lo, hi):
+    """Project x onto the box in place (no box: lo is empty)."""
+    for i in range(lo.shape[0]):
+        x[i] = min(max(x[i], lo[i]), hi[i])
+
+
+@njit(cache=True)
+def _stationarity(x, g, lo, hi):
+    """What the convergence test measures: g, or in a box the projected step P(x - g) - x
+    (NaN/inf gradient entries kept, so the test still sees them)."""
+    if lo.shape[0] == 0:
+        return g
+    r = np.empty_like(g)
+    for i in range(g.shape[0]):
+        r[i] = min(max(x[i] - g[i], lo[i]), hi[i]) - x[i] if np.isfinite(g[i]) else g[i]
+    return r
+
+
 def _gd_loop(vg, kargs, x0, rule, hp, sched_code, sched_p, batch_size, seed, sum_reduced,
-             maxiter, gtol, ftol, div_factor, cb):
+             maxiter, gtol, ftol, div_factor, lo, hi, cb):
     lr, beta1, beta2, eps, wd, clip_norm, clip_value = hp[0], hp[1], hp[2], hp[3], hp[4], hp[5], hp[6]
     n = x0.shape[0]
     x = x0.copy()
@@ -122,7 +143,7 @@ def _gd_loop(vg, kargs, x0, rule, hp, sched_code, sched_p, batch_size, seed, sum
     f, g = vg(x, *kargs)
     nfev = 1
     f0 = f
-    hist_f, hist_g, status = start(f, g, maxiter // spe + 2, gtol)
+    hist_f, hist_g, status = start(f, _stationarity(x, g, lo, hi), maxiter // spe + 2, gtol)
     nh = 1
     plateau = np.array([np.inf, 0.0, 1.0])
     pscale = 1.0
@@ -146,12 +167,14 @@ def _gd_loop(vg, kargs, x0, rule, hp, sched_code, sched_p, batch_size, seed, sum
                 step_lr = max(lr * pscale, sched_p[3])
             _clip(gs, clip_value, clip_norm)
             step = _update(rule, x, gs, m, v, step_lr, beta1, beta2, eps, wd, k + 1)
+            _into_box(x, lo, hi)
             k += 1
             if (not minibatch) or k % spe == 0 or k == maxiter:
                 f_old = f
                 f, g = vg(x, *kargs)
                 nfev += 1
-                status = accept(hist_f, hist_g, nh, f_old, f, g, step, x, gtol, ftol, 0.0)
+                status = accept(hist_f, hist_g, nh, f_old, f, _stationarity(x, g, lo, hi), step, x,
+                                gtol, ftol, 0.0)
                 nh += 1
                 if status == NONFINITE or f > f0 + div_factor * (1.0 + abs(f0)):
                     # f0 passed the finiteness test at x0: a NaN/inf now is the run blowing up
@@ -168,7 +191,7 @@ def _gd_loop(vg, kargs, x0, rule, hp, sched_code, sched_p, batch_size, seed, sum
 def _run(method, objective, x0, *, lr, beta1=0.0, beta2=0.0, eps=0.0, weight_decay=0.0, args=(),
          schedule=None, clip_norm=None, clip_value=None, batch_size=None, seed=0, epochs=None,
          maxiter=10000, gtol=1e-6, ftol=0.0, divergence=1e8, callback=None, history=False,
-         wrt=None, rows=None):
+         wrt=None, rows=None, bounds=None):
     o = check(method, lr=lr, clip_norm=clip_norm, clip_value=clip_value, batch_size=batch_size,
               seed=seed, epochs=epochs, maxiter=maxiter, gtol=gtol, ftol=ftol,
               divergence=divergence)
@@ -177,6 +200,8 @@ def _run(method, objective, x0, *, lr, beta1=0.0, beta2=0.0, eps=0.0, weight_dec
     x = as_x0(x0)
     kern = as_kernels(objective, args, wrt, rows, n=x.shape[0])
     x = check_length(x, kern.n)
+    box = parse_bounds(bounds, kern.n)
+    x, moved = project_x0(x, box, method)
     bs = o["batch_size"] or 0
     if bs and not kern.has_data:
         raise ValueError(f"{method}: batch_size needs a data objective (codegen.compile(..., data=)); "
@@ -190,8 +215,10 @@ def _run(method, objective, x0, *, lr, beta1=0.0, beta2=0.0, eps=0.0, weight_dec
     rest = (_RULES[method], hp, int(sched.code), np.ascontiguousarray(sched.params(), dtype=float),
             bs, -1 if o["seed"] is None else o["seed"], bool(kern.sum_reduced), maxiter,
             o["gtol"], o["ftol"], o["divergence"])
+    rest += (np.empty(0), np.empty(0)) if box is None else (box.lo, box.hi)
     out = drive(_gd_loop, kern, (kern.vg,), x, rest, callback)
-    return to_result(out, kern, method, history)
+    res = to_result(out, kern, method, history)
+    return res if box is None else bounded_result(res, box, o["gtol"], moved)
 
 
 _COMMON = """
@@ -199,7 +226,9 @@ _COMMON = """
     ``clip_value`` (gradient clipping), ``batch_size`` / ``seed`` / ``epochs`` (mini-batches over
     the rows of a data objective; ``maxiter`` counts steps), ``gtol`` / ``ftol`` (checked on the
     full objective after every step, or every epoch with mini-batches), ``divergence`` (stop with
-    status DIVERGED once f > f0 + divergence * (1 + |f0|)), ``callback``, ``history``.
+    status DIVERGED once f > f0 + divergence * (1 + |f0|)), ``callback``, ``history``,
+    ``bounds`` (SciPy's forms: every step is projected onto the box, gtol bounds the projected
+    gradient, and the Result adds ``mu_lower``, ``mu_upper``, ``kkt``, ``x0_projected``).
 """
 
 

@@ -1,16 +1,18 @@
 """Limited-memory BFGS: the two-loop recursion as a descent, with a strong-Wolfe search on the
-shared skeleton (:func:`solvers.loop.descent_loop`; Nocedal & Wright Alg. 7.4-7.5)."""
+shared skeleton (:func:`solvers.loop.descent_loop`; Nocedal & Wright Alg. 7.4-7.5); with
+``bounds=``, L-BFGS-B (:mod:`solvers.lbfgsb`)."""
 from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from .adapter import as_kernels, as_x0, check_length
+from .bounds import bounded_result, parse_bounds, project_x0
 from .linesearch import StrongWolfe
 from .loop import (NO_LIMIT, Direction, descent_loop, drive, register_descent, to_result,
                    curvature, unit_step)
 from .numba_shims import dual
-from .options import check, check_common
+from .options import LBFGS_MAXITER, check, check_common
 from .termination import CONTINUE
 
 __all__ = ["lbfgs", "LBFGSDescent"]
@@ -89,18 +91,36 @@ def _lbfgs_restart(state):
 register_descent(LBFGSDescent, _lbfgs_direction, _lbfgs_update, _lbfgs_restart)
 
 
-def lbfgs(objective, x0, *, args=(), m=10, gtol=1e-6, ftol=0.0, xtol=0.0, maxiter=1000,
-          c1=1e-4, c2=0.9, max_linesearch=40, skip_eps=1e-10, maxfun=None, callback=None,
-          history=False, wrt=None, rows=None):
-    """Minimise with L-BFGS (two-loop recursion, memory ``m``, scaling gamma = s'y/y'y).
+def lbfgs(objective, x0, *, args=(), m=10, gtol=1e-6, ftol=0.0, xtol=0.0,
+          maxiter=LBFGS_MAXITER, c1=1e-4, c2=0.9, max_linesearch=40, skip_eps=1e-10,
+          maxfun=None, callback=None, history=False, wrt=None, rows=None, bounds=None):
+    """Minimise with L-BFGS (two-loop recursion, memory ``m``, scaling gamma = s'y/y'y), or with
+    L-BFGS-B when ``bounds`` are given.
 
-    Updates with ``s'y <= skip_eps * ||s|| * ||y||`` are skipped so the implicit inverse Hessian
+    ``maxiter`` defaults to 15000, SciPy's L-BFGS-B default. Updates with
+    ``s'y <= skip_eps * ||s|| * ||y||`` are skipped so the implicit inverse Hessian
     stays positive definite. The run also counts as converged (CONVERGED_FTOL) when the
     predicted decrease -g'd falls below ``max(ftol, 1e-15) * max(|f|, 1)``. ``maxfun`` caps the
     objective evaluations (status MAX_FUNCTION_EVALUATIONS; the line search is cut short to stay
     within it; with finite differences each gradient costs n + 1). ``callback(x)`` or
     ``callback(intermediate_result)`` runs the loop in Python; returning True or raising
     StopIteration stops.
+
+    ``bounds`` (SciPy's forms, see :func:`solvers.bounds.parse_bounds`) runs L-BFGS-B
+    (:mod:`solvers.lbfgsb`): ``gtol`` then bounds the projected gradient ``max|P(x - g) - x|``,
+    ``ftol`` is SciPy's relative reduction (SciPy's default is ``factr * eps = 2.2e-9``), the
+    first step is at most 1, and the history's ``grad_norm`` is the projected gradient norm.
+    The Result adds ``mu_lower`` / ``mu_upper`` (``g - mu_lower + mu_upper = 0`` on the active
+    bounds), ``kkt`` and ``x0_projected`` (an x0 outside the box is projected, with a
+    :class:`~solvers.bounds.BoundsWarning`). All-infinite bounds run plain L-BFGS.
+
+    >>> import numpy as np
+    >>> from solvers.callables import PythonObjective
+    >>> obj = PythonObjective(lambda x: float(np.sum((x - 2.0) ** 2)), 2,
+    ...                       jac=lambda x: 2.0 * (x - 2.0))
+    >>> r = lbfgs(obj, [0.0, 0.0], bounds=[(None, 1.0), (0.0, 3.0)])
+    >>> r.x.tolist(), r.mu_upper.tolist(), r.success
+    ([1.0, 2.0], [2.0, 0.0], True)
     """
     o = check("lbfgs", m=m, gtol=gtol, ftol=ftol, xtol=xtol, maxiter=maxiter, c1=c1, c2=c2,
               max_linesearch=max_linesearch, skip_eps=skip_eps, maxfun=maxfun)
@@ -108,11 +128,25 @@ def lbfgs(objective, x0, *, args=(), m=10, gtol=1e-6, ftol=0.0, xtol=0.0, maxite
     x = as_x0(x0)
     kern = as_kernels(objective, args, wrt, rows, n=x.shape[0])
     x = check_length(x, kern.n)
+    box = parse_bounds(bounds, kern.n)
     maxfev = NO_LIMIT if o["maxfun"] is None else o["maxfun"]
     if not kern.compiled:  # vg calls the budget allows
         maxfev = maxfev // kern.evaluations_per_gradient()
+    if box is not None:
+        return _lbfgsb(kern, x, box, o, maxfev, callback, history)
     descent = LBFGSDescent.empty(o["m"], kern.n, o["skip_eps"])
     rest = (descent, StrongWolfe(o["c1"], o["c2"]), o["maxiter"], o["gtol"], o["ftol"],
             o["xtol"], o["max_linesearch"], max(o["ftol"], 1e-15), maxfev)
     out, _ = drive(descent_loop, kern, (kern.vg, None), x, rest, callback)
     return to_result(out, kern, "lbfgs", history)
+
+
+def _lbfgsb(kern, x, box, o, maxfev, callback, history):
+    """L-BFGS-B on ``kern`` from ``x`` in ``box``: the Result with multipliers and KKT."""
+    from .lbfgsb import lbfgsb_loop  # the module's kernels compile on first use only
+
+    x, moved = project_x0(x, box, "lbfgs")
+    rest = (box.lo, box.hi, o["m"], o["maxiter"], o["gtol"], o["ftol"], o["xtol"], o["c1"],
+            o["c2"], o["max_linesearch"], maxfev, o["skip_eps"])
+    out = drive(lbfgsb_loop, kern, (kern.vg,), x, rest, callback)
+    return bounded_result(to_result(out, kern, "lbfgs", history), box, o["gtol"], moved)

@@ -15,7 +15,11 @@ solvers.options.OptionError: lbfgs: option 'm' must be an integer >= 1, got 0
 import math
 import numbers
 
-__all__ = ["OptionError", "check", "accepted", "from_scipy"]
+__all__ = ["OptionError", "check", "accepted", "from_scipy", "LBFGS_MAXITER"]
+
+# L-BFGS's default iteration limit: SciPy's L-BFGS-B default (a limit of 1000 ended runs on a
+# small neural network that looked like failures where SciPy went on to converge).
+LBFGS_MAXITER = 15000
 
 
 class OptionError(ValueError, TypeError):

@@ -37,6 +37,8 @@ def test_scalar_pair_broadcasts_and_none_is_unbounded():
 def test_pair_of_pairs_is_scipy_sequence_for_two_variables():
     b = parse_bounds([(0, 1), (2, 3)], 2)
     assert b.lo.tolist() == [0.0, 2.0] and b.hi.tolist() == [1.0, 3.0]
+    b = parse_bounds((np.array([0.0, 1.0]), np.array([2.0, 3.0])), 2)  # arrays: (lo, hi)
+    assert b.lo.tolist() == [0.0, 1.0] and b.hi.tolist() == [2.0, 3.0]
 
 
 @pytest.mark.parametrize("form, n, match", [
