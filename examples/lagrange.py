@@ -77,7 +77,7 @@ def ridge():
     for t in [1, 3]:  # one active budget, one inactive (each numerical KKT solve takes seconds)
         s = derive.kkt(loss, [w1, w2], ineq=[w1 ** 2 + w2 ** 2 - t])
         # a quartic in mu: sympy.solve gets 1 s, then derive falls back to Newton (exact=False)
-        (p,) = [q for q in s.solve(symbolic_timeout=1.0) if q.conditions == ()]
+        (p,) = [q for q in s.solve(symbolic_timeout=1.0, timeout=120) if q.conditions == ()]
         w_kkt = np.array([float(p.x[w1]), float(p.x[w2])])
         m = float(p.mu[s.lagrangian.mu[0]])
         r = solvers.minimize(pen, np.zeros(2), method="newton", args=np.array([m]))
