@@ -7,13 +7,16 @@ Variables are real-valued even when created as plain ``sympy.symbols("x y")``.
 - derivatives: ``gradient``, ``jacobian``, ``hessian``, ``directional_derivative``
 - models: ``taylor`` (any order), ``quadratic_model`` (value, gradient, Hessian, Newton step)
 - constrained problems (minimize f s.t. g = 0, h <= 0): ``lagrangian``, ``kkt`` (``.solve()``)
-- analysis: ``critical_points``, ``condition_number``, ``is_convex`` / ``convexity``
+- analysis: ``critical_points``, ``condition_number``, ``is_convex`` / ``convexity`` (by
+  composition first: the DCP rules of :mod:`derive.dcp`; then from the Hessian)
 - teaching: ``explain`` (backpropagation step by step), ``svm_dual`` (the SVM dual from the primal)
 - reading formulas from text safely (never run as code): ``parse_formula``
 - errors: ``InputError`` (bad arguments, named; ``NotSmoothError`` and ``NotRealError`` are
   kinds of it), ``FormulaError`` (text that is not a formula), ``DeadlineExceeded`` (a
   ``timeout=`` passed: a TimeoutError)
-- ``derive.ml``: sigmoid, relu, softplus, logsumexp, softmax, losses
+- ``derive.ml``: sigmoid, relu, softplus, logsumexp, softmax, losses (huber, hinge, cross-entropy...)
+- non-smooth functions (Abs, Max, Piecewise...): derivatives almost everywhere; ``dirac="drop"``
+  removes the DiracDelta terms that compiled code evaluates as 0
 
 >>> import sympy as sp
 >>> import derive

@@ -1,6 +1,9 @@
-"""Convexity on R^n: proven from the Hessian, disproven by an exactly checked witness.
+"""Convexity on R^n: proven by composition or from the Hessian, disproven by an exactly checked witness.
 
-Proof: a symmetric matrix is positive semidefinite iff all its principal minors
+Proof by composition first (:mod:`derive.dcp`, the rules of disciplined convex programming:
+exp, softplus, logsumexp, Huber, squares of affine functions, sums with nonnegative
+coefficients...), which decides the models people fit in any number of variables. Then
+from the Hessian: a symmetric matrix is positive semidefinite iff all its principal minors
 are >= 0 (Horn & Johnson, Thm. 7.2.5); each minor must be proven nonnegative by
 SymPy's assumptions. A constant Hessian is decided by its exact eigenvalues.
 Disproof: a sample point p and direction v with v' H(p) v < 0, where the sign
@@ -15,6 +18,7 @@ import sympy as sp
 from ._validate import InputError
 from .deadline import OutOfTime, check_seconds, run_limited
 from .calculus import _gradient_hessian, _in_real_vars
+from .dcp import curvature
 
 MAX_MINOR_DIM = 6  # 2**6 - 1 = 63 principal minors
 
@@ -59,18 +63,20 @@ def _nonneg(e):
     return False
 
 
-def _prove_psd(H, ws, timeout):
+def _prove_psd(H, ws, timeout, names=None):
     """(True, reason) when H is proven PSD, else (None, why not); at most ``timeout`` seconds.
 
     The proof runs in a worker process (:mod:`derive.deadline`), so the limit holds in any thread.
     """
     try:
-        return run_limited(_psd_proof, (H, ws), seconds=timeout)
+        names = names or [str(s) for s in ws]
+        return run_limited(_psd_proof, (H, ws, names), seconds=timeout)
     except OutOfTime:
         return None, f"the proof attempt ran out of time ({timeout} s)"
 
 
-def _psd_proof(H, ws):
+def _psd_proof(H, ws, names):
+    """``names``: the user's names of ``ws`` (messages never show internal symbols)."""
     n = H.shape[0]
     if n > MAX_MINOR_DIM:
         if H.free_symbols & set(ws):
@@ -81,6 +87,8 @@ def _psd_proof(H, ws):
         except (NotImplementedError, sp.polys.polyerrors.PolynomialError):
             eig = []
         if len(eig) == n and all(_nonneg(e) for e in eig):
+            if any(e.free_symbols for e in eig):  # parameters: internal names, not shown
+                return True, "constant Hessian whose eigenvalues are all proven >= 0"
             return True, f"constant Hessian with eigenvalues {sorted(eig, key=str)}, all >= 0"
         return None, "SymPy cannot prove the constant Hessian's eigenvalues >= 0"
     count = 0
@@ -88,7 +96,8 @@ def _psd_proof(H, ws):
         for idx in combinations(range(n), k):
             count += 1
             if not _nonneg(H.extract(list(idx), list(idx)).det(method="berkowitz")):
-                return None, f"SymPy cannot prove the principal minor {list(idx)} >= 0"
+                which = ", ".join(names[i] for i in idx)
+                return None, f"SymPy cannot prove the principal minor of the Hessian in ({which}) >= 0"
     return True, f"all {count} principal minors of the Hessian are proven >= 0"
 
 
@@ -139,10 +148,13 @@ def _witness(H, ws, samples, seed, f=None):
 
 
 def convexity(f, wrt, samples=40, seed=0, timeout=5.0):
-    """Whether ``f`` is convex on R^n, with the reason and (if not) a witness.
+    """Whether ``f`` is convex (on R^n, or on its real domain), with the reason and (if not) a witness.
 
-    ``samples`` points are searched for negative curvature first; then SymPy gets
-    ``timeout`` seconds to prove the Hessian positive semidefinite.
+    First the rules of disciplined convex programming (:mod:`derive.dcp`) try to prove it
+    by composition, in any number of variables; then ``samples`` points are searched for
+    negative curvature; then SymPy gets ``timeout`` seconds to prove the Hessian positive
+    semidefinite. Symbols not in ``wrt`` are parameters of unknown sign unless their
+    assumptions say otherwise (``Symbol("alpha", nonnegative=True)``).
 
     >>> import sympy as sp
     >>> x, y = sp.symbols("x y")
@@ -151,13 +163,16 @@ def convexity(f, wrt, samples=40, seed=0, timeout=5.0):
     >>> c = convexity(x**2 - y**2, [x, y])
     >>> c.convex, c.direction
     (False, (0, 1))
-    >>> convexity(sp.Symbol("a") * x**2, x).convex is None
-    True
+    >>> print(convexity(sp.exp(x + y) + sp.Symbol("a") * x**2, [x, y]))
+    undecided: not proven by composition: a*(affine)**2 is convex only if a >= 0, and the sign of a is unknown (declare it, e.g. sympy.Symbol('a', nonnegative=True)); SymPy cannot prove the principal minor of the Hessian in (x) >= 0; the Hessian depends on the parameter a
     """
     r, fr, ws = _in_real_vars(f, wrt)
     check_seconds(timeout, "timeout", zero_ok=True)
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 0:
         raise InputError(f"samples must be a non-negative int, got {samples!r}")
+    dcp = curvature(fr, ws, names=r.back)
+    if dcp.convex:
+        return Convexity(True, f"by composition (DCP rules): {dcp.describe()}")
     H = _gradient_hessian(fr, ws)[1]
     back = lambda d: {r.back(k): v for k, v in d.items()}  # noqa: E731
     params = H.free_symbols - set(ws)
@@ -173,14 +188,23 @@ def convexity(f, wrt, samples=40, seed=0, timeout=5.0):
                 witness=back(point),
                 direction=v,
             )
-    proven, why = _prove_psd(H, ws, timeout)
+    proven, why = _prove_psd(H, ws, timeout, [str(r.back(s)) for s in ws])
     if proven:
         return Convexity(True, why)
+    return Convexity(None, _undecided(dcp, why, params, samples, r))
+
+
+def _undecided(dcp, why, params, samples, r):
+    """Why neither proof nor witness was found, in the user's symbols."""
+    lead = f"concave by composition ({dcp.describe()}), so convex only if affine" if dcp.kind == "concave" \
+        else f"not proven by composition: {dcp.blocker}"
     if params:
-        why += f"; the Hessian depends on parameters {sorted(map(str, params))}"
+        names = sorted(str(r.back(p)) for p in params)
+        shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+        tail = f"the Hessian depends on the parameter{'s' if len(names) > 1 else ''} {shown}"
     else:
-        why += f"; no point with negative curvature among {samples} samples"
-    return Convexity(None, why.lstrip("; "))
+        tail = f"no point with negative curvature among {samples} samples"
+    return f"{lead}; {why}; {tail}"
 
 
 def is_convex(f, wrt):
@@ -191,6 +215,8 @@ def is_convex(f, wrt):
     >>> import sympy as sp
     >>> x, y = sp.symbols("x y")
     >>> is_convex(x**2 + x*y + y**2, [x, y]), is_convex(sp.sin(x), x), is_convex(sp.Abs(x), x)
-    (True, False, None)
+    (True, False, True)
+    >>> is_convex(x**3 - x, x), is_convex(sp.Symbol("a") * x**2, x)
+    (False, None)
     """
     return convexity(f, wrt).convex

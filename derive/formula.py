@@ -57,7 +57,7 @@ FUNCTIONS = {
     "abs": sp.Abs,  # Python's abs() on a SymPy object is Abs: the parser before this one took it
     **{name: getattr(ml, name) for name in (
         "sigmoid", "softplus", "relu", "leaky_relu", "logsumexp", "mse", "binary_cross_entropy",
-        "hinge")},
+        "hinge", "huber")},
 }
 
 CONSTANTS = {"pi": sp.pi, "E": sp.E, "oo": sp.oo, "I": sp.I}

@@ -325,7 +325,31 @@ def hinge(score, y):
     return sp.Max(S.Zero, 1 - as_expr(y, "y") * as_expr(score, "score"))
 
 
+def huber(r, delta=1):
+    """Huber loss of a residual r: r**2/2 for |r| <= delta, delta*(|r| - delta/2) beyond.
+
+    Quadratic near 0 and linear in the tails (robust regression); convex, with a continuous
+    first derivative (clip(r, -delta, delta)) and a second derivative that jumps at |r| = delta.
+    A float ``delta`` is made an exact rational (1.35 -> 27/20); it must be positive.
+
+    >>> import sympy as sp
+    >>> r = sp.Symbol("r", real=True)
+    >>> huber(r, 2)
+    Piecewise((r**2/2, Abs(r) <= 2), (2*Abs(r) - 2, True))
+    >>> huber(3, 2), huber(-1, 2)
+    (4, 1/2)
+    """
+    if isinstance(delta, float):
+        if not np.isfinite(delta):
+            raise InputError(f"huber: delta must be finite, got {delta!r}")
+        delta = sp.Rational(repr(delta))
+    delta, r = as_expr(delta, "delta"), as_expr(r, "r")
+    if delta.is_positive is False or (delta.is_number and not delta.is_positive):
+        raise InputError(f"huber: delta must be positive, got {delta}")
+    return sp.Piecewise((r**2 / 2, sp.Abs(r) <= delta), (delta * (sp.Abs(r) - delta / 2), True))
+
+
 __all__ = [
     "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "logsumexp", "softmax", "log_softmax",
-    "mse", "binary_cross_entropy", "cross_entropy", "hinge",
+    "mse", "binary_cross_entropy", "cross_entropy", "hinge", "huber",
 ]
