@@ -16,6 +16,7 @@ from numba import njit
 from numba.extending import overload
 
 from .adapter import as_kernels, as_x0, check_length
+from .bounds import parse_bounds
 from .linesearch import StrongWolfe
 from .loop import (NO_LIMIT, Direction, descent_loop, drive, keep_state, no_retry,
                    register_descent, to_result)
@@ -163,7 +164,7 @@ register_descent(NewtonDescent, _newton_direction, keep_state, no_retry)
 
 def newton(objective, x0, *, args=(), gtol=1e-8, ftol=0.0, xtol=0.0, maxiter=200, c1=1e-4,
            c2=0.9, max_linesearch=40, beta=1e-3, sparse=None, callback=None, history=False,
-           wrt=None, rows=None):
+           wrt=None, rows=None, bounds=None):
     """Minimise with line-search Newton on the exact Hessian.
 
     When the Hessian is not positive definite, tau*I is added (tau doubled from
@@ -172,6 +173,13 @@ def newton(objective, x0, *, args=(), gtol=1e-8, ftol=0.0, xtol=0.0, maxiter=200
     converged (CONVERGED_FTOL) when the Newton decrement -g'd falls below
     ``max(ftol, 1e-15) * max(|f|, 1)``: no representable decrease is left. ``sparse=None``
     chooses the sparse path for n > 200 when the objective provides ``hess_sparse``.
+
+    bounds: SciPy's forms (see :func:`solvers.bounds.parse_bounds`); with a finite bound the run
+    is TRON (:mod:`solvers.tron`, Lin & Moré 1999), a trust-region Newton method on the dense
+    Hessian with Cholesky-preconditioned CG on the free variables; the line-search options
+    (c1, c2, max_linesearch) then do not apply, ``sparse=True`` is refused (use newton-tr, on
+    Hessian-vector products), the first trust radius is the projected gradient's norm, and the
+    Result carries ``mu_lower``, ``mu_upper``, ``kkt`` and ``x0_projected``.
     """
     o = check("newton", gtol=gtol, ftol=ftol, xtol=xtol, maxiter=maxiter, c1=c1, c2=c2,
               max_linesearch=max_linesearch, beta=beta, sparse=sparse)
@@ -179,6 +187,16 @@ def newton(objective, x0, *, args=(), gtol=1e-8, ftol=0.0, xtol=0.0, maxiter=200
     x = as_x0(x0)
     kern = as_kernels(objective, args, wrt, rows, n=x.shape[0])
     x = check_length(x, kern.n)
+    box = parse_bounds(bounds, kern.n)
+    if box is not None:
+        if o["sparse"]:
+            raise OptionError("newton: sparse=True has no bounded variant; with bounds newton "
+                              "uses the dense Hessian: use method newton-tr (Hessian-vector "
+                              "products) for large sparse problems")
+        from .tron import tron  # tron imports this module's Cholesky
+        return tron(kern, x, box, method="newton", maxiter=o["maxiter"], gtol=o["gtol"],
+                    ftol=o["ftol"], xtol=o["xtol"], beta=o["beta"], callback=callback,
+                    history=history)
     sparse = o["sparse"]
     if sparse is None:
         sparse = kern.n > 200 and hasattr(kern.obj, "hess_sparse")

@@ -7,6 +7,7 @@ from numba import njit
 from numba.extending import overload
 
 from .adapter import as_kernels, as_x0, check_length
+from .bounds import parse_bounds
 from .loop import accept_step, drive, finish, to_result
 from .numba_shims import JIT_OPTIONS, for_kernel
 from .options import check, check_common
@@ -125,10 +126,14 @@ def _tr_loop(vg, hessp, kargs, x0, maxiter, gtol, ftol, xtol, delta0, delta_max,
 
 def newton_tr(objective, x0, *, args=(), gtol=1e-8, ftol=0.0, xtol=0.0, maxiter=500,
               delta0=1.0, delta_max=1e10, eta=1e-4, callback=None, history=False, wrt=None,
-              rows=None):
+              rows=None, bounds=None):
     """Minimise with trust-region Newton-CG (Steihaug), using Hessian-vector products only.
 
     ``nhev`` counts Hessian-vector products (Hessian evaluations for a Python ``hess``).
+    bounds: SciPy's forms (see :func:`solvers.bounds.parse_bounds`); with a finite bound the run
+    is TRON (:mod:`solvers.tron`, Lin & Moré 1999): a generalized Cauchy step, then truncated CG
+    on the free variables with projected searches, still on Hessian-vector products only; the
+    Result carries ``mu_lower``, ``mu_upper``, ``kkt`` and ``x0_projected``.
     """
     o = check("newton-tr", gtol=gtol, ftol=ftol, xtol=xtol, maxiter=maxiter, delta0=delta0,
               delta_max=delta_max, eta=eta)
@@ -136,6 +141,12 @@ def newton_tr(objective, x0, *, args=(), gtol=1e-8, ftol=0.0, xtol=0.0, maxiter=
     x = as_x0(x0)
     kern = as_kernels(objective, args, wrt, rows, n=x.shape[0])
     x = check_length(x, kern.n)
+    box = parse_bounds(bounds, kern.n)
+    if box is not None:
+        from .tron import tron  # tron imports this module's boundary step
+        return tron(kern, x, box, method="newton-tr", maxiter=o["maxiter"], gtol=o["gtol"],
+                    ftol=o["ftol"], xtol=o["xtol"], delta0=o["delta0"],
+                    delta_max=o["delta_max"], eta=o["eta"], callback=callback, history=history)
     rest = (o["maxiter"], o["gtol"], o["ftol"], o["xtol"], o["delta0"], o["delta_max"], o["eta"])
     out = drive(_tr_loop, kern, (kern.vg, kern.hessp), x, rest, callback)
     return to_result(out, kern, "newton-tr", history)
