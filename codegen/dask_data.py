@@ -245,10 +245,10 @@ def _graph(handle, which, x, p, v, dd, plan, check):
     blocks = [a.to_delayed().ravel() for a in dd.arrays]
     h = dask.delayed(handle, name=f"derive-kernels-{handle.key}", traverse=False)
     bounds = dd.bounds
-    task = dask.delayed(block_partial, pure=True)
+    task = dask.delayed(block_partial, pure=False)  # keys by uuid: no hashing of x per task
     parts = [task(h, which, x, p, v, r, int(bounds[b]), dd.labels if b in check else None,
                   *(bl[b] for bl in blocks)) for b, r in plan]
-    add = dask.delayed(add_partials, pure=True)
+    add = dask.delayed(add_partials, pure=False)
     while len(parts) > 1:
         parts = [add(*parts[i:i + SPLIT_EVERY]) if len(parts[i:i + SPLIT_EVERY]) > 1
                  else parts[i] for i in range(0, len(parts), SPLIT_EVERY)]
