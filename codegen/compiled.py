@@ -296,12 +296,14 @@ class CompiledObjective(_Compiled):
         return k(*xs, *kargs)
 
     def _compile(self, name, kernel, args):
-        t = compile_kernel(kernel, args)
+        done = compile_kernel(kernel, args)
         self._warm.add(name)
-        if t is not None:
+        if done is not None:
+            t, loaded = done
             self._numba_times[name] = t
             if t > PROGRESS_AFTER:
-                report(f"Numba compiled {name} in {t:.1f} s (saved in the kernel cache: the "
+                report(f"Numba loaded {name} from the kernel cache in {t:.1f} s" if loaded else
+                       f"Numba compiled {name} in {t:.1f} s (saved in the kernel cache: the "
                        "next process loads it)")
 
     def _dask_call(self, args):
@@ -428,9 +430,10 @@ class CompiledObjective(_Compiled):
         (the kernels compiled so far through this object's methods or :meth:`warmup`)."""
         return BuildTimes.of(self.build_times, self._numba_times, self._cached)
 
-    def warmup(self, methods=(), *, parallel=False):
+    def warmup(self, methods=(), *, kernels=None, parallel=False):
         """Compile every kernel now (or load it from the cache) and return :attr:`timings`.
 
+        ``kernels`` names a subset (e.g. ``("value_and_grad",)``, what L-BFGS calls);
         ``parallel=True`` also compiles the multi-threaded variants that data sums use from
         ``PARALLEL_MIN_ROWS`` rows on.  The solver loops are compiled by solvers, the layer
         above: ``solvers.minimize(obj, x0, method=m, maxiter=0)`` compiles (or loads) the loop
@@ -446,11 +449,18 @@ class CompiledObjective(_Compiled):
                 "codegen compiles kernels, not solver loops (solvers is the layer above): "
                 f"warm the loops of {list(methods)} with solvers.minimize(obj, x0, method=..., "
                 "maxiter=0)")
+        have = iface.objective_kernels(self.order)
+        names = list(have) if kernels is None else [kernels] if isinstance(kernels, str) \
+            else list(kernels)
+        for name in names:
+            if name not in have:
+                raise CodegenError(f"no kernel {name!r} to compile; this objective has "
+                                   f"{', '.join(have)}" + (" (order=1: no Hessian kernels)"
+                                                           if self.order < 2 else ""))
+        if iface.HESS_UPPER in names:  # first: hess, hess_values and hessp call it
+            names.insert(0, names.pop(names.index(iface.HESS_UPPER)))
         x = np.zeros(self.n)
         kargs = self._sample_kargs()
-        names = [k for k in iface.objective_kernels(self.order) if k != iface.HESS_UPPER]
-        if self.order >= 2:  # compiled first: hess, hess_values and hessp call it
-            names.insert(0, iface.HESS_UPPER)
         for ns in (self.jit, self.jit_parallel if parallel else None):
             for name in (names if ns is not None else ()):
                 full = name if ns is self.jit else iface.parallel(name)

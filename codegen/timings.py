@@ -72,12 +72,21 @@ class BuildTimes:
 
 def compile_kernel(disp, args):
     """Compile (or load from Numba's cache) the Numba dispatcher ``disp`` for the types of
-    ``args``; the seconds it took, or None when there was nothing to do (already compiled for
-    some signature, or plain Python from ``jit=False``)."""
+    ``args``; ``(seconds, loaded)`` with ``loaded`` True when the machine code came from the
+    cache, or None when there was nothing to do (already compiled for some signature, or
+    plain Python from ``jit=False``)."""
     if getattr(disp, "signatures", True):
         return None
     import numba
     sig = tuple(numba.typeof(a) for a in args)
+    hits = _cache_hits(disp)
     t = time.perf_counter()
     disp.compile(sig)
-    return time.perf_counter() - t
+    return time.perf_counter() - t, _cache_hits(disp) > hits
+
+
+def _cache_hits(disp):
+    try:
+        return sum(disp.stats.cache_hits.values())
+    except AttributeError:  # pragma: no cover - Numba's private statistics went away
+        return 0

@@ -151,7 +151,11 @@ def test_objectives_that_cannot_be_added_say_why(penalized_variants):
 
 
 def test_regularised_logistic_fit_equals_scikit_learn(penalized):
-    """sum of log-losses + ||w||^2 / (2C), minimised by L-BFGS: LogisticRegression(C=C)."""
+    """sum of log-losses + ||w||^2 / (2C), minimised by L-BFGS: LogisticRegression(C=C).
+
+    A callback runs the L-BFGS loop in Python on the same jit kernels (obj.jit.value_and_grad,
+    penalty included): the Numba loop of this argument layout would cost a cold compile here
+    for nothing the solvers' own tests do not cover."""
     sklearn = pytest.importorskip("sklearn")
     from sklearn.datasets import load_breast_cancer
     from sklearn.linear_model import LogisticRegression
@@ -163,9 +167,43 @@ def test_regularised_logistic_fit_equals_scikit_learn(penalized):
     X = (X - X.mean(axis=0)) / X.std(axis=0)
     Y = data.target.astype(float)
     C = 0.5
-    res = solvers.minimize(obj, np.zeros(5), method="lbfgs", args=([C], X, Y), tol=1e-9)
+    res = solvers.minimize(obj, np.zeros(5), method="lbfgs", args=([C], X, Y), tol=1e-9,
+                           callback=lambda xk: False)
     assert res.success, res.message
     ref = LogisticRegression(C=C, tol=1e-12, max_iter=10_000).fit(X, Y)
     np.testing.assert_allclose(res.x[:4], ref.coef_[0], rtol=1e-6, atol=1e-7)
     assert res.x[4] == pytest.approx(ref.intercept_[0], rel=1e-6, abs=1e-7)
     assert sklearn.__version__
+
+
+def test_penalty_with_repeated_terms_and_new_hessian_entries():
+    """A fused-lasso-like smooth penalty (repeated terms: a loop over an index table) whose
+    Hessian entries the data term lacks: the pattern is their union."""
+    n = 6
+    w = sp.symbols(f"w0:{n}")
+    x, y, lam = sp.symbols("x y lam")
+    pen = sum(lam * (w[i + 1] - w[i])**2 for i in range(n - 1)) + sum(wi**4 for wi in w) / 4
+    obj = codegen.compile((w[0] * x + w[1] - y)**2, list(w), params=[lam], data=[x, y],
+                          reduce="mean", penalty=pen, jit=False)
+    X, Y = _data(1, n=7)
+    X = X[:, 0]
+    t = np.linspace(-0.5, 0.7, n)
+
+    def ref(t):
+        r = t[0] * X + t[1] - Y
+        return np.mean(r**2) + 0.8 * np.sum(np.diff(t)**2) + np.sum(t**4) / 4
+
+    assert obj.value(t, [0.8], X, Y) == pytest.approx(ref(t), rel=1e-13)
+    h = 1e-5
+    fd = np.array([(ref(t + h * e) - ref(t - h * e)) / (2 * h) for e in np.eye(n)])
+    np.testing.assert_allclose(obj.grad(t, [0.8], X, Y), fd, rtol=1e-8, atol=1e-9)
+    H = obj.hess(t, [0.8], X, Y)
+    fdH = np.array([(obj.grad(t + h * e, [0.8], X, Y) - obj.grad(t - h * e, [0.8], X, Y)) / (2 * h)
+                    for e in np.eye(n)])
+    np.testing.assert_allclose(H, fdH, rtol=1e-7, atol=1e-8)
+    # tridiagonal (penalty) plus the data term's (0, 1) block
+    assert obj.hess_pattern.nnz == n + 2 * (n - 1)
+    np.testing.assert_allclose(obj.hess_sparse(t, [0.8], X, Y).toarray(), H, rtol=1e-14)
+    u = np.arange(1.0, n + 1)
+    np.testing.assert_allclose(obj.hessp(t, u, [0.8], X, Y), H @ u, rtol=1e-13, atol=1e-13)
+    assert "repeated-term loops: 2" in obj.source

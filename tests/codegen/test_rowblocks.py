@@ -180,3 +180,22 @@ def test_dask_data_is_handed_to_dask_data_evaluate(penalized_variants, monkeypat
     assert [c[0][1] for c in calls[:5]] == ["value", "grad", "value_and_grad", "hess",
                                             "hess_sparse"]
     assert calls[0][1]["rows"] == [1, 2]
+
+
+from hypothesis import given, settings, strategies as st
+
+
+@settings(max_examples=25, deadline=None)
+@given(cuts=st.lists(st.integers(1, 60), max_size=6, unique=True),
+       reduce=st.sampled_from(["sum", "mean"]), penalty=st.booleans(),
+       which=st.sampled_from(WHICH))
+def test_any_split_into_blocks_finishes_to_the_direct_call(penalized_variants, cuts, reduce,
+                                                          penalty, which):
+    obj = penalized_variants[reduce, penalty]
+    X, Y = _data(2)
+    theta = np.array([-0.3, 0.8, 0.1])
+    v = np.array([0.5, 1.0, -2.0])
+    cuts = [0] + sorted(cuts) + [len(Y)]
+    total = _blocks_total(obj, which, theta, 1.3, (X, Y), v, cuts)
+    _close(obj._finish(which, theta, [1.3], total, n_rows=len(Y), v=v),
+           _direct(obj, which, theta, 1.3, X, Y, v))
