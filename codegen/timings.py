@@ -50,12 +50,13 @@ class BuildTimes:
     codegen: float
     numba: dict = field(default_factory=dict)
     cached: bool = False
+    jit: bool = True  # False: the kernels run as plain Python, Numba compiles nothing
 
     @classmethod
-    def of(cls, stages, numba, cached):
+    def of(cls, stages, numba, cached, jit=True):
         """From the stage times of :mod:`codegen.generate` (plus "store") and kernel times."""
         derive = sum(t for k, t in stages.items() if k in _DERIVE_STAGES)
-        return cls(derive, sum(stages.values()) - derive, dict(numba), cached)
+        return cls(derive, sum(stages.values()) - derive, dict(numba), cached, jit)
 
     @property
     def total(self):
@@ -64,7 +65,7 @@ class BuildTimes:
     def __str__(self):
         kernels = ", ".join(f"{k} {t:.2f} s" for k, t in self.numba.items())
         numba = f"numba {sum(self.numba.values()):.2f} s ({kernels})" if self.numba \
-            else "numba: no kernel compiled yet"
+            else "numba: no kernel compiled yet" if self.jit else "plain Python (jit=False)"
         head = "from the cache" if self.cached else \
             f"derive {self.derive:.2f} s, codegen {self.codegen:.2f} s"
         return f"{head}, {numba}"

@@ -54,6 +54,7 @@ def test_build_stages_add_up_to_derive_and_codegen():
     else:
         assert t.cached and t.derive == 0.0
     assert obj.warmup().numba == {}  # jit=False: nothing for Numba to compile
+    assert "plain Python (jit=False)" in repr(obj)
 
 
 def test_warmup_of_data_objective_and_methods_refused():
