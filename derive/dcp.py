@@ -256,7 +256,8 @@ class _Rules:
         base, p = e.args
         if p.free_symbols & self.ws:
             if not (base.free_symbols & self.ws) and base.is_positive:
-                return self.exp(sp.exp(p * sp.log(base)), f"{self.show(base)}**({{}})")
+                shown = self.show(base) if base.is_Integer or base.is_Symbol else f"({self.show(base)})"
+                return self.exp(sp.exp(p * sp.log(base)), f"{shown}**({{}})")
             return self.unknown(f"{self.show(e)} has the variables in its exponent")
         if not p.is_number or not p.is_real:
             return self.unknown(f"{self.show(e)} is a power with a symbolic exponent {self.show(p)}")

@@ -15,7 +15,8 @@ it. Run it as ``derive ...`` (the console script) or ``python -m derive_cli ...`
       [
         "x**2"
       ]
-    ]
+    ],
+    "note": null
   }
 }
 0

@@ -112,7 +112,7 @@ def test_kink_at_the_point_is_refused_and_named():
 
     with pytest.raises(NotSmoothError, match=r"df/dx of f = Abs\(x\) does not exist at x = 0.*Abs\(x\)"):
         taylor(sp.Abs(x), x, 0, order=3)
-    with pytest.raises(NotSmoothError, match=r"Max\(x, y\).*x - y = 0"):
+    with pytest.raises(NotSmoothError, match=r"Max\(x, y\).*where x = y"):
         taylor(sp.Max(x, sp.Symbol("y")), [x, sp.Symbol("y")], [1, 1], order=1)
     with pytest.raises(NotSmoothError, match="relu"):
         taylor(ml.relu(x), x, 0, order=1)
