@@ -79,7 +79,7 @@ def curvature(f, ws, names=None):
     rules = _Rules(set(ws), names or (lambda e: e))
     first = rules.classify(sp.sympify(f))
     best = first
-    if first.kind != "affine" and first.kind != "constant":
+    if first.kind == "unknown":  # a proof (convex or concave) as written stands
         second = rules.classify(canonical(f))
         if _rank(second) > _rank(first):
             best = second
@@ -154,10 +154,7 @@ class _Rules:
             return Curvature("affine", "affine")
         for cls, rule in self._table():
             if isinstance(e, cls):
-                c = rule(e)
-                if c.kind != "unknown" and not c.nonneg and self.nonneg(e):
-                    c = Curvature(c.kind, c.what, c.assumed, nonneg=True)
-                return c
+                return rule(e)
         return self.unknown(f"{self.show(e)} has no DCP rule (neither convex nor concave in general)")
 
     def _table(self):
@@ -186,6 +183,10 @@ class _Rules:
             return all(self.nonneg(a) for a in e.args)
         return False
 
+    def sure_nonneg(self, c, e):
+        """e >= 0, known from its rule (``c.nonneg``) or else asked of SymPy (slow on big sums)."""
+        return c.nonneg or self.nonneg(e)
+
     def nonpos(self, e):
         return e.is_nonpositive is True
 
@@ -201,6 +202,8 @@ class _Rules:
             return self.unknown(f"{self.show(e)} adds convex terms ({convex[0].what}) to concave ones "
                                 f"({concave[0].what})")
         kind = "convex" if convex else "concave" if concave else "affine"
+        if len(parts) > 1 and all(p.what == "(affine)**2" for p in parts):
+            return Curvature("convex", f"||affine||**2 ({len(parts)} squares)", nonneg=True)
         return Curvature(kind, _describe_sum(parts), sum((p.assumed for p in parts), ()),
                          nonneg=all(p.nonneg for p in parts))
 
@@ -269,12 +272,12 @@ class _Rules:
         if p == 1 or b.kind == "unknown":
             return b
         if p.is_integer and p.is_even and p > 0:
-            if b.kind == "affine" or (b.convex and b.nonneg) or (b.concave and self.nonpos(base)):
+            if b.kind == "affine" or (b.convex and self.sure_nonneg(b, base)) or (b.concave and self.nonpos(base)):
                 return Curvature("convex", shown, b.assumed, nonneg=True)
         elif p > 1:
             # x**p (p > 1 odd or fractional) is convex and increasing where x >= 0; a fractional
             # power of an affine u is real only where u >= 0, a half-space
-            if (b.convex and b.nonneg) or (b.kind == "affine" and not p.is_integer):
+            if (b.convex and self.sure_nonneg(b, base)) or (b.kind == "affine" and not p.is_integer):
                 return Curvature("convex", shown, b.assumed, nonneg=not p.is_integer or b.nonneg)
         elif 0 < p < 1:
             if p == sp.S.Half and self.sum_of_squares(base):
@@ -343,7 +346,7 @@ class _Rules:
     def abs(self, e):
         u = e.args[0]
         a = self.classify(u)
-        if a.kind == "affine" or (a.convex and (a.nonneg or self.nonneg(u))) or (a.concave and self.nonpos(u)):
+        if a.kind == "affine" or (a.convex and self.sure_nonneg(a, u)) or (a.concave and self.nonpos(u)):
             return Curvature("convex", f"|{a.kind}|", a.assumed, nonneg=True)
         return a if a.kind == "unknown" else self.unknown(f"{self.show(e)} is |.| of {_a(a.kind)} expression")
 
