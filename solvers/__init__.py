@@ -5,7 +5,9 @@ kernels (compiled once per argument layout and cached on disk); a callback switc
 Python loop, as does a plain Python objective (SciPy's ``fun``/``jac``/``hess``/``hessp``
 convention). ``minimize`` is the front door; each method is also callable on its own. Every
 option is checked before anything runs (:class:`OptionError` names the option and method).
-The line-search methods are a descent (Newton, BFGS, L-BFGS) plus a search (strong Wolfe) on
+Bounds (SciPy's forms) go to each method's bounded variant; ``eq=`` / ``ineq=`` constraints to
+the augmented Lagrangian (:func:`auglag`), whose Result carries the multipliers. The
+line-search methods are a descent (Newton, BFGS, L-BFGS) plus a search (strong Wolfe) on
 one loop, :func:`solvers.loop.descent_loop`. ``solvers.svm`` (the SVM classifier) is imported
 on first use.
 
@@ -16,6 +18,7 @@ on first use.
 from . import loop_cache as _loop_cache  # first: clears stale cached loops before any is loaded
 from . import schedules
 from .adapter import ObjectiveError
+from .auglag import auglag
 from .bfgs import bfgs
 from .gradient import adagrad, adam, adamw, gd, momentum, nesterov, rmsprop
 from .lbfgs import lbfgs
@@ -23,13 +26,14 @@ from .linesearch import backtracking, strong_wolfe
 from .minimize import METHODS, minimize
 from .newton import modified_cholesky, newton
 from .options import OptionError
-from .result import Result, Status
+from .constraints import ConstraintError
+from .result import KKTResiduals, Result, Status
 from .termination import terminate
 from .trust_region import newton_tr, steihaug_cg
 
 __all__ = [
-    "minimize", "METHODS", "Result", "Status", "ObjectiveError", "OptionError",
-    "newton", "newton_tr", "lbfgs", "bfgs",
+    "minimize", "METHODS", "Result", "Status", "KKTResiduals", "ObjectiveError", "OptionError",
+    "ConstraintError", "newton", "newton_tr", "lbfgs", "bfgs", "auglag",
     "gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
     "strong_wolfe", "backtracking", "modified_cholesky", "steihaug_cg", "terminate",
     "schedules", "svm",

@@ -11,11 +11,12 @@ general constraints enter the Powell-Hestenes-Rockafellar augmented Lagrangian
 whose gradient is ``grad f + J_c'(lam + rho c) + J_h' max(0, mu + rho h)``. After each
 subproblem the multipliers become ``lam + rho c`` and ``max(0, mu + rho h)`` (safeguarded in
 [-1e20, 1e20]); rho grows tenfold when the infeasibility ``max(|c|, |max(h, -mu/rho)|)`` did not
-halve; the subproblem tolerance tightens tenfold per outer iteration down to ``gtol``.
+halve (and is above ``ctol``); the subproblem tolerance tightens tenfold per outer iteration down to ``gtol``.
 
 The gradient of the subproblem at its solution is the Lagrangian's gradient with the updated
 multipliers, so the KKT residuals need no extra evaluation. A run is a success only when
-stationarity (the box-projected Lagrangian gradient, <= gtol), feasibility and
+stationarity (the box-projected Lagrangian gradient, <= gtol * max(1, max|grad f|)),
+feasibility and
 complementarity (<= ctol) all hold. When the infeasibility stops falling while rho is large and
 x is a stationary point of the infeasibility ``|c|^2 + |max(h, 0)|^2`` over the box, the run
 ends as INFEASIBLE with the smallest violation found, never as a success.
@@ -280,20 +281,23 @@ def auglag_loop(alvg, P, x0, lo, hi, o, cb):
         if not np.isfinite(V):
             status = NONFINITE
             break
-        if stat <= o.gtol and feas <= o.ctol and comp <= o.ctol:
+        # stationarity relative to the objective's gradient: rounding in f (and in the
+        # penalty's curvature) bounds what any line search can reach
+        gscale = max(1.0, np.max(np.abs(gf)))
+        if stat <= o.gtol * gscale and feas <= o.ctol and comp <= o.ctol:
             status = GTOL
-        elif feas > o.ctol and P.rho[0] >= 1e6 and V > 0.5 * V_old and eps <= o.gtol \
+        elif feas > o.ctol and P.rho[0] >= 1e6 and V > 0.5 * V_old and eps <= o.gtol * gscale \
                 and _stuck_infeasible(P, x, lo, hi, feas):
             status = INFEASIBLE
         status = stop_status(cb, status, k, x, f, stat)
         if status != CONTINUE:
             break
-        if V > 0.5 * V_old:
+        if V > 0.5 * V_old and V > o.ctol:  # feasible enough: only stationarity is left
             P.rho[0] = P.rho[0] * 10.0
             if P.rho[0] > o.rho_max:
                 break
         V_old = V
-        eps = max(0.1 * eps, o.gtol)
+        eps = max(0.1 * eps, o.gtol * gscale)
     if status == CONTINUE:
         status = INFEASIBLE if feas > o.ctol and _stuck_infeasible(P, x, lo, hi, feas) else MAXITER
     res = LoopResult(x, hist_f[k], g, nit, nfev, nfev, 0, status, hist_f[:k + 1], hist_g[:k + 1])
@@ -374,8 +378,8 @@ def _constraint_context(kern, wrt, args):
 def _message(status, kkt, best, k, rho):
     text = Status(status).message
     if status == GTOL:
-        text = ("Converged: the KKT conditions hold (stationarity <= gtol, feasibility and "
-                "complementarity <= ctol).")
+        text = ("Converged: the KKT conditions hold (stationarity <= gtol * max(1, max|grad f|),"
+                " feasibility and complementarity <= ctol).")
     residuals = (f" KKT residuals: stationarity {kkt.stationarity:.2e}, feasibility "
                  f"{kkt.feasibility:.2e}, complementarity {kkt.complementarity:.2e} after {k} "
                  f"outer iterations (rho {rho:.1e}).")
@@ -395,7 +399,8 @@ def auglag(objective, x0, *, args=(), eq=None, ineq=None, constraints=(), bounds
     objective's variables (and params), or one ``codegen.CompiledVectorFunction`` each;
     constraints: SciPy's dicts ``{"type", "fun", "jac", "args"}`` instead (SciPy's ``"ineq"``
     means ``fun >= 0`` and is negated, so ``mu`` belongs to ``-fun <= 0``). gtol: stationarity
-    (inf-norm of the box-projected Lagrangian gradient); ctol: feasibility and
+    (inf-norm of the box-projected Lagrangian gradient, at most ``gtol * max(1, max|grad f|)``:
+    rounding in f bounds what a line search reaches); ctol: feasibility and
     complementarity; maxiter: outer iterations; inner_maxiter, m, max_linesearch: the L-BFGS-B
     subproblem's; rho0: the first penalty (None: automatic); rho_max: give up beyond it. The
     Result has ``lam``, ``mu`` (derive.kkt's signs: ``grad f + J_eq'lam + J_ineq'mu - mu_lower
