@@ -25,7 +25,7 @@ from numba import njit
 
 __all__ = ["Bounds", "BoundsWarning", "parse_bounds", "project", "project_x0",
            "projected_gradient_norm", "bound_multipliers", "box_kkt", "max_feasible_step",
-           "bounded_result"]
+           "bound_fields", "bounded_result"]
 
 
 class BoundsWarning(UserWarning):
@@ -55,6 +55,8 @@ def _side(values, n, which, none):
         return np.full(n, none)
     if np.ndim(values) == 0:
         return np.full(n, none if values is None else _real(values, which, None), dtype=float)
+    if isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "fiu":
+        return _numeric_side(values, n, which)
     vals = list(values) if not isinstance(values, np.ndarray) else values.tolist()
     if np.ndim(values) == 1 and len(vals) == 1:  # broadcast, as scipy.optimize.Bounds does
         vals = vals * n
@@ -63,6 +65,21 @@ def _side(values, n, which, none):
                          f"are {n} variables (give n values or one scalar)")
     return np.array([none if v is None else _real(v, which, i) for i, v in enumerate(vals)],
                     dtype=float)
+
+
+def _numeric_side(values, n, which):
+    """A numeric 1-D array as one side, without a Python loop over its entries."""
+    arr = np.array(values, dtype=float)
+    if arr.shape[0] == 1:
+        arr = np.full(n, arr[0])
+    if arr.shape[0] != n:
+        raise ValueError(f"bounds: the {which} bounds have shape {values.shape}, but there "
+                         f"are {n} variables (give n values or one scalar)")
+    nan = np.flatnonzero(np.isnan(arr))
+    if nan.size:
+        raise ValueError(f"bounds[{int(nan[0])}]: {which} bound is NaN (use None or inf for no "
+                         f"bound)")
+    return arr
 
 
 def _real(v, which, i):
@@ -131,13 +148,14 @@ def parse_bounds(bounds, n):
             raise ValueError(f"bounds: Bounds of length {bounds.lo.shape[0]} for {n} variables")
         return bounds if _any_finite(bounds.lo, bounds.hi) else None
     lo, hi = _sides(bounds, n)
-    for i in range(n):
+    bad = np.flatnonzero((lo > hi) | (lo == np.inf) | (hi == -np.inf))
+    if bad.size:
+        i = int(bad[0])
         if lo[i] > hi[i]:
-            raise ValueError(f"bounds[{i}]: lower bound {float(lo[i])!r} > upper bound {float(hi[i])!r} "
-                             f"(infeasible bounds)")
-        if lo[i] == np.inf or hi[i] == -np.inf:
-            raise ValueError(f"bounds[{i}]: ({float(lo[i])}, {float(hi[i])}) leaves no finite value "
-                             f"(infeasible bounds)")
+            raise ValueError(f"bounds[{i}]: lower bound {float(lo[i])!r} > upper bound "
+                             f"{float(hi[i])!r} (infeasible bounds)")
+        raise ValueError(f"bounds[{i}]: ({float(lo[i])}, {float(hi[i])}) leaves no finite "
+                         f"value (infeasible bounds)")
     if not _any_finite(lo, hi):
         return None
     return Bounds(np.ascontiguousarray(lo), np.ascontiguousarray(hi))
@@ -208,7 +226,8 @@ def projected_gradient_norm(x, g, lo, hi):
 
 @njit(cache=True)
 def _active(xi, bound, tol):
-    return abs(xi - bound) <= tol * max(1.0, abs(bound))
+    # an infinite bound is never active (inf <= tol * inf would say it is)
+    return abs(bound) < np.inf and abs(xi - bound) <= tol * max(1.0, abs(bound))
 
 
 @njit(cache=True)
@@ -278,30 +297,31 @@ def max_feasible_step(x, d, lo, hi):
     return t
 
 
-def bounded_result(res, box, gtol, moved):
-    """The Result ``res`` of a bounded run, with the bound multipliers, the box's KKT residuals
-    (:class:`solvers.result.KKTResiduals`) and ``x0_projected`` (whether x0 was ``moved``).
+def bound_fields(x, g, box, gtol, moved):
+    """The Result fields of a bounded run ending at ``x`` with gradient ``g``: ``mu_lower``,
+    ``mu_upper``, ``kkt`` (:class:`solvers.result.KKTResiduals`) and ``x0_projected``
+    (``moved``), for ``to_result(..., **fields)``.
 
     A bound counts as active within ``max(gtol, 1e-10)`` (relative to the bound's size); the
     stationarity residual is the projected gradient norm, which does not depend on that choice.
     """
-    x, g = np.asarray(res.x), np.asarray(res.grad)
-    lo, hi = box.lo, box.hi
-    ml, mu = bound_multipliers(x, g, lo, hi, max(gtol, 1e-10))
+    from .result import KKTResiduals  # result imports nothing of ours: no cycle, no cost
+
+    ml, mu, stat, feas, comp = _report(np.asarray(x, dtype=float), np.asarray(g, dtype=float),
+                                       box.lo, box.hi, max(gtol, 1e-10))
+    return dict(mu_lower=ml, mu_upper=mu, kkt=KKTResiduals(stat, feas, comp),
+                x0_projected=bool(moved))
+
+
+def bounded_result(res, box, gtol, moved):
+    """The Result ``res`` of a bounded run with :func:`bound_fields` set."""
+    return dataclasses.replace(res, **bound_fields(res.x, res.grad, box, gtol, moved))
+
+
+@njit(cache=True)
+def _report(x, g, lo, hi, tol):
+    """bound_multipliers, then (projected gradient norm, feasibility, complementarity): one call
+    from Python instead of three."""
+    ml, mu = bound_multipliers(x, g, lo, hi, tol)
     _, feas, comp = box_kkt(x, g, lo, hi, ml, mu)
-    stat = projected_gradient_norm(x, g, lo, hi)
-    fields = dict(mu_lower=ml, mu_upper=mu, kkt=_kkt(stat, feas, comp), x0_projected=moved)
-    try:
-        return dataclasses.replace(res, **fields)
-    except TypeError:  # a Result without the constrained fields (before they land)
-        for name, value in fields.items():
-            setattr(res, name, value)
-        return res
-
-
-def _kkt(stat, feas, comp):
-    try:
-        from .result import KKTResiduals
-    except ImportError:
-        return (float(stat), float(feas), float(comp))
-    return KKTResiduals(float(stat), float(feas), float(comp))
+    return ml, mu, projected_gradient_norm(x, g, lo, hi), feas, comp

@@ -13,7 +13,7 @@ from numba import njit
 from numba.extending import overload
 
 from .adapter import as_kernels, as_x0, check_length
-from .bounds import bounded_result, parse_bounds, project_x0
+from .bounds import bound_fields, parse_bounds, project_x0
 from .loop import drive, finish, to_result
 from .numba_shims import batch_args, data_rows, stop_status
 from .options import check, check_common
@@ -217,8 +217,10 @@ def _run(method, objective, x0, *, lr, beta1=0.0, beta2=0.0, eps=0.0, weight_dec
             o["gtol"], o["ftol"], o["divergence"])
     rest += (np.empty(0), np.empty(0)) if box is None else (box.lo, box.hi)
     out = drive(_gd_loop, kern, (kern.vg,), x, rest, callback)
-    res = to_result(out, kern, method, history)
-    return res if box is None else bounded_result(res, box, o["gtol"], moved)
+    fields = {} if box is None else bound_fields(out.x, out.g, box, o["gtol"], moved)
+    if bs and bs < kern.n_rows:  # the loop records the full objective once per epoch
+        fields["history_unit"] = "epoch"
+    return to_result(out, kern, method, history, **fields)
 
 
 _COMMON = """

@@ -7,7 +7,7 @@ import numpy as np
 from numba import njit
 
 from .adapter import as_kernels, as_x0, check_length
-from .bounds import bounded_result, parse_bounds, project_x0
+from .bounds import bound_fields, parse_bounds, project_x0
 from .linesearch import StrongWolfe
 from .loop import (NO_LIMIT, Direction, descent_loop, drive, register_descent, to_result,
                    curvature, unit_step)
@@ -149,4 +149,5 @@ def _lbfgsb(kern, x, box, o, maxfev, callback, history):
     rest = (box.lo, box.hi, o["m"], o["maxiter"], o["gtol"], o["ftol"], o["xtol"], o["c1"],
             o["c2"], o["max_linesearch"], maxfev, o["skip_eps"])
     out = drive(lbfgsb_loop, kern, (kern.vg,), x, rest, callback)
-    return bounded_result(to_result(out, kern, "lbfgs", history), box, o["gtol"], moved)
+    return to_result(out, kern, "lbfgs", history,
+                     **bound_fields(out.x, out.g, box, o["gtol"], moved))

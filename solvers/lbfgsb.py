@@ -33,12 +33,13 @@ The LoopResult's ``g`` is the gradient, its ``hist_g`` the projected-gradient no
 Python objective runs). The bound multipliers follow from the returned x and g by
 :func:`solvers.bounds.bound_multipliers`.
 
+The same loop run as Python (what a Python objective does; compiled, ``lbfgsb_core`` takes the
+same arguments):
+
 >>> import numpy as np
->>> from numba import njit
->>> @njit
-... def vg(x, c):  # (x - c)^2 summed; c lies outside the box [0, 1]^2 in its first entry
+>>> def vg(x, c):  # (x - c)^2 summed; c lies outside the box [0, 1]^2 in its first entry
 ...     return np.sum((x - c) ** 2), 2.0 * (x - c)
->>> out = lbfgsb_core(vg, (np.array([2.0, 0.5]),), np.zeros(2), np.zeros(2), np.ones(2), 5,
+>>> out = lbfgsb_loop(vg, (np.array([2.0, 0.5]),), np.zeros(2), np.zeros(2), np.ones(2), 5,
 ...                   100, 1e-8, 0.0, 0.0, 1e-4, 0.9, 20, 2**62, 1e-10, None)
 >>> int(out.status), out.x.tolist()
 (0, [1.0, 0.5])
@@ -151,6 +152,16 @@ def _wrow(S, Y, idx, theta, b):
 
 
 @njit(cache=True)
+def _wdot(S, Y, idx, theta, b, v):
+    """(row b of W) . v, without forming the row."""
+    c = idx.shape[0]
+    out = 0.0
+    for k in range(c):
+        out += Y[idx[k], b] * v[k] + theta * S[idx[k], b] * v[c + k]
+    return out
+
+
+@njit(cache=True)
 def _breakpoints(x, g, lo, hi):
     """(t, d): where each coordinate of P(x - t g) meets its bound, and the path's direction
     (0 for a coordinate already held by its bound)."""
@@ -247,9 +258,12 @@ def _free_gram(S, Y, SS, SY, YY, idx, theta, free, nfree):
                 A[c + i, j] = theta * SY[idx[i], idx[j]]
                 A[c + i, c + j] = theta * theta * SS[idx[i], idx[j]]
     sign = 1.0 if use_free else -1.0
+    w = np.empty(2 * c)
     for r in range(n):
         if free[r] == use_free:
-            w = _wrow(S, Y, idx, theta, r)
+            for k in range(c):
+                w[k] = Y[idx[k], r]
+                w[c + k] = theta * S[idx[k], r]
             for i in range(2 * c):
                 wi = sign * w[i]
                 for j in range(2 * c):
@@ -278,7 +292,7 @@ def subspace_step(x, xcp, g, lo, hi, S, Y, SS, SY, YY, idx, theta, K, LU, piv):
     r = np.zeros(n)
     for i in range(n):
         if free[i]:
-            r[i] = g[i] + theta * (xcp[i] - x[i]) - np.dot(_wrow(S, Y, idx, theta, i), Mc)
+            r[i] = g[i] + theta * (xcp[i] - x[i]) - _wdot(S, Y, idx, theta, i, Mc)
     du = -r / theta
     if c > 0:
         # Sherman-Morrison-Woodbury: (theta I - W_F M W_F')^-1 r
@@ -290,7 +304,7 @@ def subspace_step(x, xcp, g, lo, hi, S, Y, SS, SY, YY, idx, theta, K, LU, piv):
         v = _lu_solve(LUr, pivr, _wt(S, Y, idx, theta, r))
         for i in range(n):
             if free[i]:
-                du[i] -= np.dot(_wrow(S, Y, idx, theta, i), v) / (theta * theta)
+                du[i] -= _wdot(S, Y, idx, theta, i, v) / (theta * theta)
     return _into_box(x, xcp, g, lo, hi, du, free), True
 
 

@@ -50,6 +50,8 @@ def test_pair_of_pairs_is_scipy_sequence_for_two_variables():
     ([(0, 1), (0, 1)], 3, r"lower bounds have shape \(2,\), but there are 3 variables"),
     (([0, 0], [1, 1, 1]), 3, r"lower bounds have shape \(2,\)"),
     ([(0, 1), ("a", 1)], 2, r"bounds\[1\]: lower bound 'a' is not a number"),
+    (ScipyBounds([0.0, np.nan, 0.0], 1.0), 3, r"bounds\[1\]: lower bound is NaN"),
+    ((np.zeros(3), np.array([1.0, 1.0, -1.0])), 3, r"bounds\[2\]: lower bound 0.0 > upper"),
     ([(INF, INF)], 1, r"bounds\[0\].*no finite value"),
     (5, 2, "sequence of"),
 ])
