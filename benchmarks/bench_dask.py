@@ -105,10 +105,12 @@ def run(args):
                 fits, notes = fit_both(obj, lam, X, y, args)
                 if X.nbytes < args.max_gather_gb * 1e9:
                     Xn, yn = client.compute([X, y], sync=True)
-                    table["in-memory NumPy, our kernel"], vg_np = timed(
-                        lambda: obj.value_and_grad(w, lam, Xn, yn), args.repeats)
+                    # plain NumPy first: OpenMP threads of our kernel spin for a while after
+                    # it returns and would slow OpenBLAS's threads
                     table["in-memory NumPy, plain numpy"], _ = timed(
                         lambda: numpy_value_and_grad(w, lam[0], Xn, yn), args.repeats)
+                    table["in-memory NumPy, our kernel"], vg_np = timed(
+                        lambda: obj.value_and_grad(w, lam, Xn, yn), args.repeats)
                     err = abs(vg_dask[0] - vg_np[0]) / abs(vg_np[0])
                     notes.append(f"dask vs in-memory value: relative difference {err:.1e}")
                     del Xn, yn

@@ -33,9 +33,13 @@ a distributed cluster (default: none); past it the evaluation fails with
 ...     evaluate(obj, "value_and_grad", [2.0], None, (X, 2 * X))
 (0.0, array([0.]))
 """
+import contextlib
+import threading
+
 import numpy as np
 
 from .errors import ArgumentError, CodegenError
+from .rowblocks import PARALLEL_MIN_ROWS
 
 __all__ = ["evaluate", "check_data", "check_rows", "DaskData", "DaskEvaluationError",
            "kernel_handle", "is_dask_array", "TIMEOUT_KEY", "WHICH"]
@@ -46,6 +50,10 @@ SPLIT_EVERY = 8  # partial sums added per task of the tree reduction
 _HANDLES = {}  # cache key -> KernelHandle (client side: the source is read once)
 _CHECKED = {}  # names of the data arrays -> blocks already checked finite (client side)
 _CHECKED_MAX = 64
+# Blocks of PARALLEL_MIN_ROWS rows or more run the multi-threaded kernels, which use every core
+# already: one at a time per process, so that threads of one worker (or Dask's threaded
+# scheduler) never launch them concurrently, which Numba's workqueue threading layer forbids.
+_PARALLEL_LOCK = threading.Lock()
 
 
 class DaskEvaluationError(RuntimeError):
@@ -100,7 +108,9 @@ def block_partial(handle, which, x, p, v, rows, row0, labels, *blocks):
         _check_block(blocks, row0, labels)
     if rows is None:
         rows = np.arange(blocks[0].shape[0], dtype=np.int64)
-    return kernels.partial_kargs(which, x, (p, rows) + blocks, v), rows.shape[0]
+    big = rows.shape[0] >= PARALLEL_MIN_ROWS
+    with _PARALLEL_LOCK if big else contextlib.nullcontext():
+        return kernels.partial_kargs(which, x, (p, rows) + blocks, v), rows.shape[0]
 
 
 def _add(a, b):
