@@ -354,15 +354,25 @@ def _problem(kern, cons):
                      np.zeros(cons.ineq.m), np.zeros(1))
 
 
-def _run(P, x, lo, hi, o, callback, compiled):
+_ENTRIES = {}
+
+
+def _run(P, x, lo, hi, o, callback, compiled, kern):
     if not compiled:
         from .adapter import callback_adapter
         cb = None if callback is None else callback_adapter(callback)
         return auglag_loop(_al_vg, P, x, lo, hi, o, cb)
-    P_type = numba.typeof(P)
-    alvg = _alvg_ref(P_type)
-    argtypes = (alvg.ftype, P_type, _vec, _vec, _vec, numba.typeof(o), types.none)
-    return entry_point(auglag_loop, argtypes)(alvg, P, x, lo, hi, o, None)
+    # every member type of P but the objective's follows from the objective's argument layout
+    # (constraint kernels have one signature): look the compiled loop up by it, not by typeof
+    key = (kern.vg_type, kern.kargs_type)
+    entry = _ENTRIES.get(key)
+    if entry is None:
+        P_type = numba.typeof(P)
+        alvg = _alvg_ref(P_type)
+        argtypes = (alvg.ftype, P_type, _vec, _vec, _vec, numba.typeof(o), types.none)
+        entry = _ENTRIES[key] = (alvg, entry_point(auglag_loop, argtypes))
+    alvg, loop = entry
+    return loop(alvg, P, x, lo, hi, o, None)
 
 
 def _constraint_context(kern, wrt, args):
@@ -430,7 +440,7 @@ def auglag(objective, x0, *, args=(), eq=None, ineq=None, constraints=(), bounds
     cons = as_constraints(eq, ineq, constraints, n, cwrt, params, cargs, x0=x)
     P = _problem(kern, cons)
     compiled = kern.compiled and cons.compiled and callback is None
-    out, kkt, best, k = _run(P, x, lo, hi, o, callback, compiled)
+    out, kkt, best, k = _run(P, x, lo, hi, o, callback, compiled, kern)
     return _result(out, kern, P, KKTResiduals(*map(float, kkt)), float(best), int(k), b, moved,
                    lo, hi, o, history)
 

@@ -17,6 +17,7 @@ problem; derive.kkt's convention holds throughout (eq means ``= 0``, ineq ``<= 0
 """
 from __future__ import annotations
 
+import weakref
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -108,14 +109,28 @@ def _compiled_block(F, name, n, params, args):
                               "values in args=")
     p = F.pack_args(*args)[0] if tuple(getattr(F, "params", ())) else F.pack_args()[0]
     try:
-        value = KernelRef(F.jit.value, _KERNEL_TYPE)
-        jac = KernelRef(F.jit.jacobian_values, _KERNEL_TYPE)
-    except KernelCompileError as exc:
-        raise ConstraintError(f"{name}: {exc}") from exc
-    pat = F.jac_pattern
-    return Block(value, jac, np.ascontiguousarray(p, dtype=np.float64),
-                 np.ascontiguousarray(pat.indptr, dtype=np.int64),
-                 np.ascontiguousarray(pat.indices, dtype=np.int64), int(F.m), True)
+        parts = _PARTS.get(F)
+    except TypeError:  # not weak-referenceable
+        parts = None
+    if parts is None:
+        try:
+            value = KernelRef(F.jit.value, _KERNEL_TYPE)
+            jac = KernelRef(F.jit.jacobian_values, _KERNEL_TYPE)
+        except KernelCompileError as exc:
+            raise ConstraintError(f"{name}: {exc}") from exc
+        pat = F.jac_pattern
+        parts = (value, jac, np.ascontiguousarray(pat.indptr, dtype=np.int64),
+                 np.ascontiguousarray(pat.indices, dtype=np.int64))
+        try:
+            _PARTS[F] = parts
+        except TypeError:
+            pass
+    value, jac, indptr, indices = parts
+    return Block(value, jac, np.ascontiguousarray(p, dtype=np.float64), indptr, indices,
+                 int(F.m), True)
+
+
+_PARTS = weakref.WeakKeyDictionary()  # vector function -> its kernel references and pattern
 
 
 def _check_symbols(exprs, name, wrt, params):
