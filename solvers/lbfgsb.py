@@ -92,8 +92,15 @@ def _lu(A):
 
 @njit(cache=True)
 def _lu_solve(LU, piv, b):
+    z = np.empty(b.shape[0])
+    _lu_solve_into(LU, piv, b, z)
+    return z
+
+
+@njit(cache=True)
+def _lu_solve_into(LU, piv, b, z):
+    """Solve with the factors of :func:`_lu` into ``z`` (no allocation: called per breakpoint)."""
     n = b.shape[0]
-    z = np.empty(n)
     for i in range(n):
         z[i] = b[piv[i]]
         for j in range(i):
@@ -102,7 +109,31 @@ def _lu_solve(LU, piv, b):
         for j in range(i + 1, n):
             z[i] -= LU[i, j] * z[j]
         z[i] /= LU[i, i]
-    return z
+
+
+@njit(cache=True)
+def _matvec_into(A, v, out):
+    for i in range(v.shape[0]):
+        acc = 0.0
+        for j in range(v.shape[0]):
+            acc += A[i, j] * v[j]
+        out[i] = acc
+
+
+@njit(cache=True)
+def _inverse(LU, piv):
+    """K^-1 from its LU factors: formed once per iteration, then used at every breakpoint."""
+    n = LU.shape[0]
+    M = np.empty((n, n))
+    e = np.zeros(n)
+    col = np.empty(n)
+    for j in range(n):
+        e[j] = 1.0
+        _lu_solve_into(LU, piv, e, col)
+        e[j] = 0.0
+        for i in range(n):
+            M[i, j] = col[i]
+    return M
 
 
 @njit(cache=True)
@@ -141,14 +172,12 @@ def _wt(S, Y, idx, theta, v):
 
 
 @njit(cache=True)
-def _wrow(S, Y, idx, theta, b):
-    """Row b of W."""
+def _wrow_into(S, Y, idx, theta, b, w):
+    """Row b of W, into ``w``."""
     c = idx.shape[0]
-    w = np.empty(2 * c)
     for k in range(c):
         w[k] = Y[idx[k], b]
         w[c + k] = theta * S[idx[k], b]
-    return w
 
 
 @njit(cache=True)
@@ -181,15 +210,16 @@ def _breakpoints(x, g, lo, hi):
 
 
 @njit(cache=True)
-def cauchy_point(x, g, lo, hi, S, Y, idx, theta, LU, piv):
+def cauchy_point(x, g, lo, hi, S, Y, idx, theta, M):
     """The generalized Cauchy point: the first local minimiser of the model
     ``g'z + z'Bz/2`` along the path ``P(x - t g) - x`` (BLNZ 1995, Alg. CP), visiting the
-    breakpoints in increasing order; ``LU, piv`` factor the middle matrix K = M^-1."""
+    breakpoints in increasing order; ``M`` is the compact form's 2m x 2m middle matrix."""
     n = x.shape[0]
     t, d = _breakpoints(x, g, lo, hi)
     xcp = x.copy()
     p = _wt(S, Y, idx, theta, d)
-    Mp = _lu_solve(LU, piv, p)
+    Mp = np.empty(p.shape[0])
+    _matvec_into(M, p, Mp)
     Mc = np.zeros(p.shape[0])
     fp = -np.dot(d, d)
     if fp == 0.0:
@@ -213,6 +243,9 @@ def cauchy_point(x, g, lo, hi, S, Y, idx, theta, LU, piv):
     for i in range(n):
         if d[i] != 0.0:
             moving += 1
+    c2 = p.shape[0]
+    wb = np.empty(c2)
+    Mw = np.empty(c2)
     for j in range(nb):
         b = order[j]
         dt = t[b] - told
@@ -222,14 +255,21 @@ def cauchy_point(x, g, lo, hi, S, Y, idx, theta, LU, piv):
         xcp[b] = hi[b] if d[b] > 0.0 else lo[b]
         zb = xcp[b] - x[b]
         gb = g[b]
-        wb = _wrow(S, Y, idx, theta, b)
-        Mw = _lu_solve(LU, piv, wb)
-        Mc += dt * Mp
-        fp += dt * fpp + gb * gb + theta * gb * zb - gb * np.dot(wb, Mc)
-        fpp -= theta * gb * gb + 2.0 * gb * np.dot(wb, Mp) + gb * gb * np.dot(wb, Mw)
+        _wrow_into(S, Y, idx, theta, b, wb)
+        _matvec_into(M, wb, Mw)
+        wMc = 0.0
+        wMp = 0.0
+        wMw = 0.0
+        for k in range(c2):  # in place: thousands of breakpoints must not allocate
+            Mc[k] += dt * Mp[k]
+            wMc += wb[k] * Mc[k]
+            wMp += wb[k] * Mp[k]
+            wMw += wb[k] * Mw[k]
+            p[k] += gb * wb[k]
+            Mp[k] += gb * Mw[k]
+        fp += dt * fpp + gb * gb + theta * gb * zb - gb * wMc
+        fpp -= theta * gb * gb + 2.0 * gb * wMp + gb * gb * wMw
         fpp = max(_EPS * fpp0, fpp)
-        p += gb * wb
-        Mp += gb * Mw
         d[b] = 0.0
         moving -= 1
         told = t[b]
@@ -261,18 +301,19 @@ def _free_gram(S, Y, SS, SY, YY, idx, theta, free, nfree):
     w = np.empty(2 * c)
     for r in range(n):
         if free[r] == use_free:
-            for k in range(c):
-                w[k] = Y[idx[k], r]
-                w[c + k] = theta * S[idx[k], r]
+            _wrow_into(S, Y, idx, theta, r, w)
             for i in range(2 * c):
                 wi = sign * w[i]
-                for j in range(2 * c):
+                for j in range(i, 2 * c):  # upper triangle; mirrored below
                     A[i, j] += wi * w[j]
+    for i in range(2 * c):
+        for j in range(i):
+            A[i, j] = A[j, i]
     return A
 
 
 @njit(cache=True)
-def subspace_step(x, xcp, g, lo, hi, S, Y, SS, SY, YY, idx, theta, K, LU, piv):
+def subspace_step(x, xcp, g, lo, hi, S, Y, SS, SY, YY, idx, theta, K, M):
     """(xbar, ok): the model's minimiser over the variables free at the Cauchy point ``xcp``
     (direct primal method, BLNZ 1995 Sec. 5.1), projected onto the box when that keeps a
     descent direction from x, else backtracked into the box (Morales-Nocedal 2011). ok False:
@@ -287,7 +328,9 @@ def subspace_step(x, xcp, g, lo, hi, S, Y, SS, SY, YY, idx, theta, K, LU, piv):
             nfree += 1
     if nfree == 0:
         return xcp.copy(), True
-    Mc = _lu_solve(LU, piv, _wt(S, Y, idx, theta, xcp - x))
+    c_ = _wt(S, Y, idx, theta, xcp - x)
+    Mc = np.empty(c_.shape[0])
+    _matvec_into(M, c_, Mc)
     # reduced gradient r = Z'(g + theta (xcp - x) - W M c)
     r = np.zeros(n)
     for i in range(n):
@@ -342,8 +385,9 @@ def _direction(x, g, lo, hi, S, Y, SS, SY, YY, head, count, theta):
     LU, piv, ok = _lu(K)
     if not ok:
         return np.zeros_like(x), False
-    xcp = cauchy_point(x, g, lo, hi, S, Y, idx, theta, LU, piv)
-    xbar, ok = subspace_step(x, xcp, g, lo, hi, S, Y, SS, SY, YY, idx, theta, K, LU, piv)
+    M = _inverse(LU, piv)
+    xcp = cauchy_point(x, g, lo, hi, S, Y, idx, theta, M)
+    xbar, ok = subspace_step(x, xcp, g, lo, hi, S, Y, SS, SY, YY, idx, theta, K, M)
     return xbar - x, ok
 
 

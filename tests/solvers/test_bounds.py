@@ -99,3 +99,10 @@ def test_max_feasible_step():
     lo, hi = np.array([0.0, -INF]), np.array([1.0, INF])
     assert max_feasible_step(np.array([0.25, 0.0]), np.array([0.5, 7.0]), lo, hi) == 1.5
     assert max_feasible_step(np.array([0.25, 0.0]), np.array([0.0, 7.0]), lo, hi) == INF
+
+
+def test_infinite_bounds_are_never_active():
+    x, g = np.array([5.0, -5.0]), np.array([1.0, -1.0])
+    lo, hi = np.array([-INF, -INF]), np.array([INF, INF])
+    ml, mu = bound_multipliers(x, g, lo, hi, 1e-6)
+    assert ml.tolist() == [0.0, 0.0] and mu.tolist() == [0.0, 0.0]
