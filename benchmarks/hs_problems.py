@@ -138,7 +138,8 @@ _w1 = math.sqrt(598 / 1200)
 _x2s = 2 * _w1 * math.cos(math.acos(2.5e-3 / _w1**3) / 3)
 _add(2, (x1, x2), _ROSEN(x1, x2), bounds=[(None, None), (1.5, None)], x0=[-2, 1],
      f_star=100 * (1.5 - _x2s**2)**2 + (1 - _x2s)**2, x_star=[_x2s, 1.5],
-     note="x0 violates x2 >= 1.5")
+     note="x0 violates x2 >= 1.5; from it SLSQP, trust-constr and IPOPT reach the local "
+          "minimum f = 4.9412293 at (-1.2210, 1.5)")
 
 _add(3, (x1, x2), x2 + _r("1e-5") * (x2 - x1)**2, bounds=[(None, None), (0, None)],
      x0=[10, 1], f_star=0, x_star=[0, 0])
@@ -209,7 +210,8 @@ _add(40, _xs4, -x1 * x2 * x3 * x4, eq=[x1**3 + x2**2 - 1, x1**2 * x4 - x3, x4**2
 
 _add(41, _xs4, 2 - x1 * x2 * x3, eq=[x1 + 2 * x2 + 2 * x3 - x4],
      bounds=[(0, 1), (0, 1), (0, 1), (0, 2)], x0=[1] * 4, f_star=sp.Rational(52, 27),
-     x_star=[2 / 3, 1 / 3, 1 / 3, 2])
+     x_star=[2 / 3, 1 / 3, 1 / 3, 2],
+     note="x0 of PROB.f90 (the 1981 book starts at (2, 2, 2, 2), outside the bounds)")
 
 _add(42, _xs4, (x1 - 1)**2 + (x2 - 2)**2 + (x3 - 3)**2 + (x4 - 4)**2,
      eq=[x1 - 2, x3**2 + x4**2 - 2], x0=[1] * 4, f_star=28 - 10 * math.sqrt(2),
@@ -307,7 +309,8 @@ _add(15, (x1, x2), _ROSEN(x1, x2), ge=[x1 * x2 - 1, x1 + x2**2],
 
 _add(16, (x1, x2), _ROSEN(x1, x2), ge=[x1 + x2**2, x1**2 + x2],
      bounds=[(-0.5, 0.5), (None, 1)], x0=[-2, 1], f_star=0.25, x_star=[0.5, 0.25],
-     note="x0 violates x1 >= -0.5")
+     note="x0 violates x1 >= -0.5; from the projected x0 a local minimum f = 23.1447 lies at "
+          "the corner (-0.5, sqrt(0.5))")
 
 _add(17, (x1, x2), _ROSEN(x1, x2), ge=[x2**2 - x1, x1**2 - x2],
      bounds=[(-2, 0.5), (None, 1)], x0=[-2, 1], f_star=1, x_star=[0, 0])
