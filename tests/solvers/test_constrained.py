@@ -130,7 +130,7 @@ def test_svm_dual_matches_smo():
     w = [sum(a[i] * zs[2 * i + k] for i in range(n)) for k in range(2)]
     f = (w[0]**2 + w[1]**2) / 2 - sum(a)
     import codegen
-    obj = codegen.compile(f, list(a), params=list(zs) + list(ys))
+    obj = codegen.compile(f, list(a), params=list(zs) + list(ys), order=1)  # no Hessian needed
     p = np.concatenate([(Y[:, None] * X).ravel(), Y])
     r = solvers.minimize(obj, np.zeros(n), args=(p,), eq=[sum(ys[i] * a[i] for i in range(n))],
                          bounds=(0.0, C))
