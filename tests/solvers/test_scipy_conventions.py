@@ -152,9 +152,13 @@ def test_method_names_and_clear_errors(rosen):
         assert solvers.minimize(rosen, [-1.2, 1.0], method=name, maxiter=2).nit == 2
     with pytest.raises(ValueError, match=r"Nelder-Mead.*scipy.*lbfgs"):
         solvers.minimize(rosen, [-1.2, 1.0], method="Nelder-Mead")
-    with pytest.raises(NotImplementedError, match="bounds"):
-        solvers.minimize(so.rosen, X0, jac=so.rosen_der, bounds=[(0, 2)] * 5)
-    with pytest.raises(NotImplementedError, match="constraints"):
+    # SciPy's bounds= form runs L-BFGS-B; the oracle is SciPy's own L-BFGS-B
+    box = [(1.1, 2)] + [(0, 2)] * 4  # x0 inside; the optimum on the bound x[0] = 1.1
+    ours = solvers.minimize(so.rosen, X0, jac=so.rosen_der, bounds=box, method="L-BFGS-B")
+    ref = so.minimize(so.rosen, X0, jac=so.rosen_der, bounds=box, method="L-BFGS-B")
+    assert ours.success and abs(ours.fun - ref.fun) <= 1e-8 * max(1.0, abs(ref.fun))
+    np.testing.assert_allclose(ours.x, ref.x, atol=1e-4)
+    with pytest.raises(ValueError, match="fun"):  # a SciPy constraint dict without its fun
         solvers.minimize(so.rosen, X0, jac=so.rosen_der, constraints=[{"type": "eq"}])
     with pytest.raises(OptionError, match="jac"):
         solvers.minimize(rosen, [-1.2, 1.0], jac=True)  # compiled objectives bring their own
