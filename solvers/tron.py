@@ -48,14 +48,14 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from .bounds import Bounds, bounded_result, project, project_x0
+from .bounds import bound_fields, project, project_x0
 from .loop import accept_step, drive, finish, to_result
 from .newton import _cho_solve, modified_cholesky
 from .numba_shims import JIT_OPTIONS
 from .termination import CONTINUE, FTOL, HESSIAN, NONFINITE, TRCOLLAPSE, start
 from .trust_region import _to_boundary
 
-__all__ = ["tron", "tron_loop", "cauchy_step", "subspace_steps"]
+__all__ = ["tron"]
 
 _MU0 = 0.01  # sufficient model decrease of the Cauchy step and the projected searches (TRON)
 _FACTOR = 10.0  # the Cauchy step length is shrunk / grown by this factor (TRON's)
@@ -476,15 +476,5 @@ def tron(kern, x, bounds, *, method, maxiter=200, gtol=1e-8, ftol=0.0, xtol=0.0,
     rest = (lo, hi, int(maxiter), float(gtol), float(ftol), float(xtol), float(delta0),
             float(delta_max), float(eta), float(beta))
     out = drive(tron_loop, kern, funcs, x, rest, callback)
-    return bounded_result(to_result(out, kern, method, history), _no_infinite(bounds), gtol, moved)
-
-
-_BIG = np.finfo(np.float64).max
-
-
-def _no_infinite(bounds):
-    """The box with +-inf replaced by +-max float, for :func:`solvers.bounds.bounded_result`:
-    its activity test ``|x - bound| <= tol * max(1, |bound|)`` holds for an infinite bound
-    (inf <= inf), which gave a multiplier to a missing bound; with the largest finite float it
-    never holds, and nothing else changes."""
-    return Bounds(np.maximum(bounds.lo, -_BIG), np.minimum(bounds.hi, _BIG))
+    return to_result(out, kern, method, history,
+                     **bound_fields(out.x, out.g, bounds, gtol, moved))
