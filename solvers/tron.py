@@ -411,7 +411,8 @@ def tron_loop(vg, hess, hessp, kargs, x0, lo, hi, maxiter, gtol, ftol, xtol, del
     nhev = 1 if dense else 0
     stale = False
     pg = _projected_gradient(x, g, lo, hi)
-    delta = delta0 if delta0 > 0.0 else max(np.sqrt(np.dot(pg, pg)), 1e-8)
+    pg0norm = max(np.sqrt(np.dot(pg, pg)), 1e-300)
+    delta = delta0 if delta0 > 0.0 else max(pg0norm, 1e-8)
     alpha = 1.0
     first = True
     maxcg = 2 * n + 10
@@ -424,10 +425,11 @@ def tron_loop(vg, hess, hessp, kargs, x0, lo, hi, maxiter, gtol, ftol, xtol, del
         w, Hs, alpha, k, ok = cauchy_step(op, kargs, x, g, lo, hi, delta, alpha)
         nhev += 0 if dense else k
         if ok:
-            # forcing sequence of inexact Newton: superlinear convergence (N&W eq. 7.3)
+            # forcing sequence of inexact Newton, superlinear (N&W eq. 7.3), relative to the
+            # first projected gradient so that it does not depend on the scale of f
             pgnorm = np.sqrt(np.dot(pg, pg))
             w, Hs, k, ok = subspace_steps(op, kargs, x, g, lo, hi, w, Hs, delta,
-                                          min(0.5, np.sqrt(pgnorm)), maxcg, beta)
+                                          min(0.1, np.sqrt(pgnorm / pg0norm)), maxcg, beta)
             nhev += 0 if dense else k
         s = w - x
         gs = np.dot(g, s)
