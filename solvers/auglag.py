@@ -149,7 +149,7 @@ def _bound_multipliers(x, g, lo, hi, tol):
 
 @njit(cache=True)
 def _box_residuals(x, g, lo, hi, ml, mu):
-    """(stationarity |g - ml + mu|, bound violation, max(ml (x - lo), mu (hi - x)))."""
+    """(stationarity |g - ml + mu|, bound violation, max(min(ml, x - lo), min(mu, hi - x)))."""
     stat = 0.0
     feas = 0.0
     comp = 0.0
@@ -157,9 +157,9 @@ def _box_residuals(x, g, lo, hi, ml, mu):
         stat = max(stat, abs(g[i] - ml[i] + mu[i]))
         feas = max(feas, lo[i] - x[i], x[i] - hi[i])
         if ml[i] != 0.0:
-            comp = max(comp, ml[i] * (x[i] - lo[i]))
+            comp = max(comp, min(ml[i], x[i] - lo[i]))
         if mu[i] != 0.0:
-            comp = max(comp, mu[i] * (hi[i] - x[i]))
+            comp = max(comp, min(mu[i], hi[i] - x[i]))
     return stat, feas, comp
 
 
@@ -188,7 +188,7 @@ def _update(P, x):
             V = max(V, abs(max(h[j], -P.mu[j] / rho)))
             feas = max(feas, h[j])
             P.mu[j] = min(max(0.0, P.mu[j] + rho * h[j]), _BIG)
-            comp = max(comp, abs(P.mu[j] * h[j]))
+            comp = max(comp, abs(min(-h[j], P.mu[j])))  # scale-free in the multiplier
     return V, feas, comp
 
 

@@ -59,7 +59,9 @@ class KKTResiduals(NamedTuple):
     """Infinity norms of the three KKT residuals at the returned point (derive.kkt's signs):
     ``stationarity`` of grad f + J_eq' lam + J_ineq' mu - mu_lower + mu_upper (for bounds only:
     the projected gradient), ``feasibility`` max(|eq|, max(ineq, 0), bound violation),
-    ``complementarity`` max(|mu_j * ineq_j|, bound multiplier times distance to its bound).
+    ``complementarity`` max_j |min(-ineq_j, mu_j)| and min(multiplier, distance) of each
+    bound (zero exactly when mu_j ineq_j = 0 at a feasible point; scale-free in mu). A bounded
+    method without general constraints may report the product mu_i * distance instead.
 
     >>> KKTResiduals(1e-9, 0.0, 0.0).max()
     1e-09
