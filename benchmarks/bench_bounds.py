@@ -165,10 +165,17 @@ def _run(name, obj, x0, bounds, f_ref, args=()):
     return row
 
 
-def main():
+def main(argv=None):
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="the first four problems and NNLS only (a short run)")
+    args = ap.parse_args(argv)
     warnings.simplefilter("ignore", BoundsWarning)  # HS45's published x0 is outside its box
     rows = []
-    for name, f, wrt, x0, bounds, f_star in problems():
+    for i, (name, f, wrt, x0, bounds, f_star) in enumerate(problems()):
+        if args.quick and i >= 4:
+            break
         obj = codegen.compile(f, wrt, order=1)
         rows.append(_run(name, obj, x0, bounds, f_star))
     obj, A, b = _nnls_problem()
