@@ -220,7 +220,8 @@ _repairing = None
 
 
 def _repairing_cache_class():
-    """A Numba FunctionCache that deletes an entry it cannot load and lets Numba recompile.
+    """A Numba FunctionCache that deletes an entry it cannot load and lets Numba recompile,
+    and keeps the reload hooks of an entry it loads (:func:`_keep_reload_init`).
 
     Numba writes its files atomically, so a load failure means garbage (a damaged disk, a file
     from elsewhere): without this every later process fails until the cache is cleared.
@@ -242,10 +243,13 @@ def _repairing_cache_class():
 
             def load_overload(self, sig, target_context):
                 try:
-                    return super().load_overload(sig, target_context)
+                    cres = super().load_overload(sig, target_context)
                 except Exception:
                     self._drop_entries()
                     return None  # Numba compiles, then saves a fresh entry
+                if cres is not None and cres.reload_init:
+                    _keep_reload_init(cres)
+                return cres
 
             def save_overload(self, sig, data):
                 try:
@@ -259,6 +263,22 @@ def _repairing_cache_class():
 
         _repairing = RepairingCache
     return _repairing
+
+
+def _keep_reload_init(cres):
+    """Give the code library of an overload loaded from the cache its reload hooks again.
+
+    Numba runs a cached entry's hooks when it loads it (for a ``parallel=True`` function: launch
+    the threading layer) but leaves the unpickled library without them, and a function compiled
+    later that calls this one links that library and inherits its hooks from it: so a data
+    kernel compiled in a process that had loaded its parallel row sum from the cache was saved
+    without the hook, and the next process that loaded it called the never-launched threading
+    layer through a null pointer (a segmentation fault; numba/numba#8578 and #9950).
+    """
+    lib = getattr(cres, "library", None)
+    hooks = getattr(lib, "_reload_init", None)
+    if isinstance(hooks, set):  # else Numba's private attribute changed: nothing to restore
+        hooks.update(cres.reload_init)
 
 
 def _repair_on_load(mod):
