@@ -30,13 +30,14 @@ from .constraints import ConstraintError
 from .result import KKTResiduals, Result, Status
 from .termination import terminate
 from .trust_region import newton_tr, steihaug_cg
+from .warmup import warmup
 
 __all__ = [
     "minimize", "METHODS", "Result", "Status", "KKTResiduals", "ObjectiveError", "OptionError",
     "ConstraintError", "newton", "newton_tr", "lbfgs", "bfgs", "auglag",
     "gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
     "strong_wolfe", "backtracking", "modified_cholesky", "steihaug_cg", "terminate",
-    "schedules", "svm",
+    "schedules", "svm", "warmup",
 ]
 
 
