@@ -437,8 +437,8 @@ class CompiledObjective(_Compiled):
         ``kernels`` names a subset (e.g. ``("value_and_grad",)``, what L-BFGS calls);
         ``parallel=True`` also compiles the multi-threaded variants that data sums use from
         ``PARALLEL_MIN_ROWS`` rows on.  The solver loops are compiled by solvers, the layer
-        above: ``solvers.minimize(obj, x0, method=m, maxiter=0)`` compiles (or loads) the loop
-        of method ``m`` for this objective's argument layout; ``methods`` is refused here.
+        above: ``solvers.warmup(obj, methods=("lbfgs",))`` compiles (or loads) the loops of the
+        named methods for this objective's argument layout; ``methods`` is refused here.
 
         >>> import sympy as sp
         >>> a = sp.Symbol("a")
@@ -450,8 +450,8 @@ class CompiledObjective(_Compiled):
         if methods:
             raise CodegenError(
                 "codegen compiles kernels, not solver loops (solvers is the layer above): "
-                f"warm the loops of {list(methods)} with solvers.minimize(obj, x0, method=..., "
-                "maxiter=0)")
+                f"warm the loops of {list(methods)} with solvers.warmup(obj, "
+                f"methods={tuple(methods)!r})")
         have = iface.objective_kernels(self.order)
         names = list(have) if kernels is None else [kernels] if isinstance(kernels, str) \
             else list(kernels)

@@ -70,6 +70,9 @@ class Kernels:
             if disp is None:
                 raise ObjectiveError(f"the compiled objective has no jit.{name} kernel, "
                                      f"which this method needs")
+            warm = getattr(self.obj, "warmup", None)
+            if warm is not None and not disp.signatures:
+                warm(kernels=[name])  # compiled by codegen: timed, and reported when slow
             try:
                 ref = self._refs[name] = KernelRef(disp, ftype)
             except KernelCompileError as exc:
