@@ -18,7 +18,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 INSTALL_DEMO = "python -m pip install . && derive demo"
-TEST_COMMAND = 'python -m pip install -e ".[test]" && python -m pytest -q'
+TEST_COMMAND = 'python -m pip install -e ".[test]" && python -m pytest -q -n 2 --dist loadgroup'
 TIMEOUT = 600  # seconds; a cold kernel cache compiles the solver loops once (warm: seconds)
 WORKERS = 2  # the suite's machines have 2 cores
 
