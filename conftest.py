@@ -17,7 +17,8 @@ if "DERIVE_CACHE_DIR" not in os.environ:
 _LOOP_GROUP = {
     "tests/solvers/test_hs_problems.py", "tests/solvers/test_constrained.py",
     "tests/solvers/test_lbfgsb.py", "tests/solvers/test_bounds.py", "tests/solvers/test_tron.py",
-    "tests/solvers/test_result_plot.py", "tests/solvers/test_warmup.py", "tests/test_readme.py",
+    "tests/solvers/test_result_plot.py", "tests/solvers/test_solvers_warmup.py",
+    "tests/test_readme.py",
     "solvers/auglag.py", "solvers/lbfgsb.py", "solvers/tron.py", "solvers/lbfgs.py",
     "solvers/warmup.py", "solvers/minimize.py",
 }

@@ -20,7 +20,7 @@ from numba import types
 from .numba_shims import KernelCompileError, KernelRef
 from .result import IntermediateResult
 
-__all__ = ["Kernels", "as_kernels", "ObjectiveError", "as_x0", "check_x0", "check_length",
+__all__ = ["Kernels", "as_kernels", "ObjectiveError", "EvaluationFailed", "as_x0", "check_x0", "check_length",
            "callback_adapter", "LoopCallback"]
 
 _F8 = np.dtype(np.float64)
@@ -30,6 +30,15 @@ _mat = types.Array(types.float64, 2, "C")
 
 class ObjectiveError(TypeError):
     """The objective is not a compiled objective solvers can drive."""
+
+
+class EvaluationFailed(RuntimeError):
+    """An evaluation failed beyond recovery (e.g. on a Dask cluster) after ``last = (x, f, g)``
+    was evaluated in full: a Python loop ends with status EVALUATION_FAILED at that point."""
+
+    def __init__(self, cause, last):
+        super().__init__(str(cause))
+        self.cause, self.last = cause, last
 
 
 class Kernels:

@@ -9,9 +9,10 @@ workers'. Mini-batches: the gradient family draws row indices with its seeded ge
 passes them as ``rows``; only the blocks holding them compute, and the client never holds
 more than those indices.
 
-A failure Dask cannot recover ends the run with
-:class:`~codegen.dask_data.DaskEvaluationError`; its ``last`` attribute holds the last point
-evaluated successfully ``(x, f, g)`` and ``nfev`` the evaluations done.
+A failure Dask cannot recover ends the run with status ``EVALUATION_FAILED`` at the last point
+evaluated in full (``x``, ``fun``, ``grad``; ``success`` False), the error's text in
+``Result.error`` and the message (never a partial sum taken as the objective); a failure before
+any full evaluation raises :class:`~codegen.dask_data.DaskEvaluationError` itself.
 
 >>> import dask, dask.array as da, numpy as np, sympy as sp, codegen, solvers
 >>> w, xi, yi = sp.symbols("w x y")
@@ -23,6 +24,8 @@ evaluated successfully ``(x, f, g)`` and ``nfev`` the evaluations done.
 (True, [3.0])
 """
 import numpy as np
+
+from .adapter import EvaluationFailed
 
 __all__ = ["DaskKernels", "AllRows"]
 
@@ -88,7 +91,7 @@ class DaskKernels:
             return evaluate(self.objective, which, x, p, self.data, v=v, rows=r)
         except DaskEvaluationError as exc:
             exc.last, exc.nfev = self.last, self.nfev
-            raise
+            raise EvaluationFailed(exc, self.last) from exc  # the loop ends at self.last
 
     def vg(self, x, p, rows, *data):
         """(f, g) at x over ``rows`` (the loops pass the packed arguments back)."""

@@ -35,12 +35,12 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from .adapter import callback_adapter
+from .adapter import EvaluationFailed, callback_adapter
 from .linesearch import FAILED, line_search
 from .numba_shims import JIT_OPTIONS, dual, entry_point, stop_status
 from .result import LoopResult, Result
-from .termination import (CONTINUE, FTOL, LINESEARCH, MAXFEV, MAXITER, NONFINITE, accept,
-                          start)
+from .termination import (CONTINUE, EVALUATION_FAILED, FTOL, LINESEARCH, MAXFEV, MAXITER,
+                          NONFINITE, accept, start)
 
 __all__ = ["descent_loop", "register_descent", "Direction", "Steepest", "direction", "update",
            "restart", "unit_step", "curvature", "keep_state", "no_retry", "accept_step", "finish", "drive", "to_result",
@@ -230,7 +230,10 @@ def drive(loop, kern, funcs, x, rest, callback, python=False):
     """
     if python or not kern.compiled or callback is not None:
         cb = None if callback is None else callback_adapter(callback)
-        return loop(*funcs, kern.kargs, x, *rest, cb)
+        try:
+            return loop(*funcs, kern.kargs, x, *rest, cb)
+        except EvaluationFailed as exc:
+            return _failed(loop, kern, exc, rest)
     # the Python types fix the Numba types: kernels, x and kargs are the same for every call on
     # kern; options are converted to int/float/bool; arrays are float64 and C-contiguous
     key = (loop,) + tuple(map(type, funcs + rest))
@@ -242,9 +245,23 @@ def drive(loop, kern, funcs, x, rest, callback, python=False):
     return compiled(*funcs, kern.kargs, x, *rest, None)
 
 
+def _failed(loop, kern, exc, rest):
+    """The loop's return value at the last point evaluated in full, status EVALUATION_FAILED
+    (the error's text goes to the Result through ``kern.failure``)."""
+    if exc.last is None:  # nothing was evaluated: there is no point to report
+        raise exc.cause
+    kern.failure = str(exc.cause)
+    x, f, g = exc.last
+    none = np.empty(0)
+    out = LoopResult(x, float(f), g, 0, 0, 0, 0, EVALUATION_FAILED, none, none)
+    return (out, rest[0]) if loop is descent_loop else out  # descent_loop returns its state too
+
+
 def to_result(out, kern, method, history, **fields):
     """The :class:`~solvers.result.Result` of a loop's :class:`LoopResult` on ``kern``;
     ``fields`` sets Result's optional fields (``history_unit="epoch"``, ``mu_lower``, ...)."""
     if not kern.compiled:  # the objective's own counts: finite differences cost n + 1 each
         out = out._replace(nfev=kern.nfev, ngev=kern.njev, nhev=kern.nhev)
+    if getattr(kern, "failure", None):
+        fields["error"] = kern.failure
     return Result.from_loop(out, method, history, **fields)

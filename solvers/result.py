@@ -26,6 +26,7 @@ class Status(enum.IntEnum):
     CALLBACK_STOP = 9
     MAX_FUNCTION_EVALUATIONS = 10
     INFEASIBLE = 11
+    EVALUATION_FAILED = 12
 
     @property
     def converged(self) -> bool:
@@ -52,6 +53,9 @@ _MESSAGES = {
                                      "(maxfun) was reached before convergence.",
     Status.INFEASIBLE: "Failed: the constraints could not be satisfied (the problem looks "
                        "infeasible).",
+    Status.EVALUATION_FAILED: "Failed: an evaluation of the objective raised an error that could "
+                              "not be recovered; x, fun and grad are the last point evaluated "
+                              "in full.",
 }
 
 
@@ -119,6 +123,7 @@ class Result(Mapping):
     kkt: KKTResiduals | None = None
     x0_projected: bool | None = None
     history_unit: str = "iteration"
+    error: str | None = None
     message: str = field(init=False)
     success: bool = field(init=False)
 
@@ -162,6 +167,8 @@ class Result(Mapping):
         self.message = self.status.message
         if self.x0_projected:
             self.message += " x0 lay outside the bounds and was projected onto them."
+        if self.error:
+            self.message += f" The error: {self.error}"
 
     def __repr__(self) -> str:
         x = np.array2string(np.asarray(self.x), threshold=8, precision=6)
@@ -233,7 +240,8 @@ def _plot_history(res, ax, f_star):
     return ax
 
 
-_OPTIONAL = ("history", "hess_inv", "lam", "mu", "mu_lower", "mu_upper", "kkt", "x0_projected")
+_OPTIONAL = ("history", "hess_inv", "lam", "mu", "mu_lower", "mu_upper", "kkt", "x0_projected",
+             "error")
 
 
 class IntermediateResult(dict):

@@ -14,7 +14,7 @@ from .result import Status
 
 __all__ = ["terminate", "start", "accept", "CONTINUE", "GTOL", "FTOL", "XTOL", "MAXITER",
            "LINESEARCH", "NONFINITE", "HESSIAN", "DIVERGED", "TRCOLLAPSE", "CALLBACK", "MAXFEV",
-           "INFEASIBLE"]
+           "INFEASIBLE", "EVALUATION_FAILED"]
 
 # The status codes as plain ints, the form Numba loops return; the one source is
 # result.Status (every Numba-side code, the SMO solver's too, is imported from here).
@@ -31,6 +31,7 @@ TRCOLLAPSE = int(Status.TRUST_REGION_COLLAPSED)
 CALLBACK = int(Status.CALLBACK_STOP)
 MAXFEV = int(Status.MAX_FUNCTION_EVALUATIONS)
 INFEASIBLE = int(Status.INFEASIBLE)
+EVALUATION_FAILED = int(Status.EVALUATION_FAILED)
 
 
 @njit(cache=True)

@@ -64,7 +64,8 @@ def test_status_codes_have_one_source():
              "MAXITER": "MAX_ITERATIONS", "LINESEARCH": "LINE_SEARCH_FAILED",
              "NONFINITE": "NON_FINITE", "HESSIAN": "HESSIAN_NOT_USABLE", "DIVERGED": "DIVERGED",
              "TRCOLLAPSE": "TRUST_REGION_COLLAPSED", "CALLBACK": "CALLBACK_STOP",
-             "MAXFEV": "MAX_FUNCTION_EVALUATIONS", "INFEASIBLE": "INFEASIBLE"}
+             "MAXFEV": "MAX_FUNCTION_EVALUATIONS", "INFEASIBLE": "INFEASIBLE",
+             "EVALUATION_FAILED": "EVALUATION_FAILED"}
     for const, member in names.items():
         value = getattr(termination, const)
         assert type(value) is int and value == Status[member]
