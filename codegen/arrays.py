@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import ArgumentError
 
-__all__ = ["real_array", "check_finite", "float_vector"]
+__all__ = ["real_array", "check_finite", "float_vector", "check_rows"]
 
 
 def real_array(a, name):
@@ -51,3 +51,21 @@ def float_vector(a, name, n):
     if a.ndim != 1 or a.shape[0] != n:
         raise ArgumentError(f"{name} must be a 1-D array of length {n}, got shape {a.shape}")
     return a
+
+
+def check_rows(rows, N):
+    """Global row indices (int64) from an index array or a boolean mask of length ``N``."""
+    r = np.asarray(rows)
+    if r.dtype == bool:
+        if r.shape != (N,):
+            raise ArgumentError(f"boolean rows must have shape ({N},), got {r.shape}")
+        r = np.flatnonzero(r)
+    if r.ndim != 1 or not (r.dtype.kind in "iu" or r.size == 0):
+        raise ArgumentError(f"rows must be a 1-D integer index array, got {r.dtype} {r.shape}")
+    r = np.ascontiguousarray(r, dtype=np.int64)  # the kernels index with it
+    if r.size == 0:
+        raise ArgumentError("rows selects no row: a sum or mean over no rows is no objective; "
+                            "select at least one row")
+    if r.min() < 0 or r.max() >= N:
+        raise ArgumentError(f"rows must lie in [0, {N}), got min {r.min()} max {r.max()}")
+    return r

@@ -26,6 +26,7 @@ import sympy as sp
 from . import cache
 from . import interface as iface
 from .arrays import check_finite as _check_finite
+from .arrays import check_rows
 from .arrays import float_vector as _float_vector
 from .arrays import real_array as _real_array
 from .errors import ArgumentError, CodegenError, UnknownSymbolError
@@ -208,19 +209,7 @@ class _Compiled:
                 self._rows_cache = (N, np.arange(N, dtype=np.int64))
             r = self._rows_cache[1]
         else:
-            r = np.asarray(rows)
-            if r.dtype == bool:
-                if r.shape != (N,):
-                    raise ArgumentError(f"boolean rows must have shape ({N},), got {r.shape}")
-                r = np.flatnonzero(r)
-            if r.ndim != 1 or not (r.dtype.kind in "iu" or r.size == 0):
-                raise ArgumentError(f"rows must be a 1-D integer index array, got {r.dtype} {r.shape}")
-            r = np.ascontiguousarray(r, dtype=np.int64)
-            if r.size == 0:
-                raise ArgumentError("rows selects no row: a sum or mean over no rows is no "
-                                    "objective; select at least one row")
-            if r.min() < 0 or r.max() >= N:
-                raise ArgumentError(f"rows must lie in [0, {N}), got min {r.min()} max {r.max()}")
+            r = check_rows(rows, N)
         return (p, r) + tuple(ds)
 
 

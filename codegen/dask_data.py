@@ -38,6 +38,7 @@ import threading
 
 import numpy as np
 
+from .arrays import check_rows
 from .errors import ArgumentError, CodegenError
 from .rowblocks import PARALLEL_MIN_ROWS
 
@@ -206,24 +207,6 @@ def check_data(obj, data):
         raise ArgumentError("the data have 0 rows: a sum or mean over no rows is no "
                             "objective; give at least one row")
     return DaskData(data, rows0, [obj._data_names(k) for k in range(len(data))])
-
-
-def check_rows(rows, N):
-    """Global row indices (int64) from an index array or a boolean mask of length ``N``."""
-    r = np.asarray(rows)
-    if r.dtype == bool:
-        if r.shape != (N,):
-            raise ArgumentError(f"boolean rows must have shape ({N},), got {r.shape}")
-        r = np.flatnonzero(r)
-    if r.ndim != 1 or not (r.dtype.kind in "iu" or r.size == 0):
-        raise ArgumentError(f"rows must be a 1-D integer index array, got {r.dtype} {r.shape}")
-    r = r.astype(np.int64, copy=False)
-    if r.size == 0:
-        raise ArgumentError("rows selects no row: a sum or mean over no rows is no objective; "
-                            "select at least one row")
-    if r.min() < 0 or r.max() >= N:
-        raise ArgumentError(f"rows must lie in [0, {N}), got min {r.min()} max {r.max()}")
-    return r
 
 
 def _plan(dd, rows):

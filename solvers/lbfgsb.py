@@ -51,7 +51,7 @@ from .bounds import projected_gradient_norm
 from .linesearch import box_line_search
 from .loop import curvature, finish
 from .numba_shims import JIT_OPTIONS, stop_status
-from .termination import (CONTINUE, FTOL, GTOL, LINESEARCH, MAXFEV, NONFINITE, XTOL)
+from .termination import CONTINUE, FTOL, LINESEARCH, MAXFEV, NONFINITE, decide
 
 __all__ = ["lbfgsb_core", "lbfgsb_loop", "cauchy_point", "subspace_step"]
 
@@ -415,13 +415,7 @@ def _box_test(f_old, f_new, g, pgn, step_norm, x_norm, gtol, ftol, xtol):
     stationarity measure."""
     if not np.isfinite(f_new) or not np.all(np.isfinite(g)):
         return NONFINITE
-    if pgn <= gtol:
-        return GTOL
-    if ftol > 0.0 and abs(f_old - f_new) <= ftol * max(abs(f_old), abs(f_new), 1.0):
-        return FTOL
-    if xtol > 0.0 and step_norm <= xtol * (1.0 + x_norm):
-        return XTOL
-    return CONTINUE
+    return decide(pgn, f_old, f_new, step_norm, x_norm, gtol, ftol, xtol)
 
 
 @njit(cache=True)

@@ -12,7 +12,7 @@ from numba import njit
 
 from .result import Status
 
-__all__ = ["terminate", "start", "accept", "CONTINUE", "GTOL", "FTOL", "XTOL", "MAXITER",
+__all__ = ["terminate", "decide", "start", "accept", "CONTINUE", "GTOL", "FTOL", "XTOL", "MAXITER",
            "LINESEARCH", "NONFINITE", "HESSIAN", "DIVERGED", "TRCOLLAPSE", "CALLBACK", "MAXFEV",
            "INFEASIBLE", "EVALUATION_FAILED"]
 
@@ -55,7 +55,14 @@ def terminate(f_old, f_new, g, step_norm, x_norm, gtol, ftol, xtol):
             return NONFINITE
         if a > gmax:
             gmax = a
-    if gmax <= gtol:
+    return decide(gmax, f_old, f_new, step_norm, x_norm, gtol, ftol, xtol)
+
+
+@njit(cache=True)
+def decide(stationarity, f_old, f_new, step_norm, x_norm, gtol, ftol, xtol):
+    """:func:`terminate`'s tests on finite values, with the stationarity measure given (max|g|,
+    or the projected gradient's for bounds)."""
+    if stationarity <= gtol:
         return GTOL
     if ftol > 0.0 and abs(f_old - f_new) <= ftol * max(abs(f_old), abs(f_new), 1.0):
         return FTOL
