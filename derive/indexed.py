@@ -1,0 +1,596 @@
+"""Index-level calculus: scalar expressions over entries of MatrixSymbols ("index form").
+
+The intermediate representation shared by derive's matrix-level derivatives and
+codegen's loop kernels. An expression is in *index form* when
+
+- every matrix entry is ``MatrixElement(M, i, j)`` (what ``M[i, j]`` builds) of a
+  ``MatrixSymbol`` ``M``, each index an ``Integer`` or an integer ``Symbol``;
+- every sum is ``Sum(body, (k, lo, hi))``, ``lo`` and ``hi`` free of indices (no triangular
+  sums). SymPy merges a Sum whose body is itself a Sum into ONE Sum with several limits (first
+  limit innermost) and redoes it whenever a tree is rebuilt (xreplace, subs), so such a Sum
+  stands for the nested one-limit Sums: walk it with :func:`peel`. Each ``k`` is named canonically:
+  ``Symbol("_k<hex>", integer=True)`` from a structural hash of the Sum, so that equal
+  sums get equal names (CSE finds them) and names are the same in every process (cache
+  keys depend on them; SymPy's own ``Dummy("i_1")`` is numbered per process);
+- ``KroneckerDelta(i, j)`` may appear; the rest is ordinary SymPy (exp, log, Abs, Max,
+  Piecewise, derive.ml's sigmoid/softplus/relu ...). Entries are real.
+
+Public functions: :func:`index_form`, :func:`entry_derivative` (reverse: d f / d W[a, b]
+with Kronecker deltas collapsed), :func:`directional` (forward: the derivative along
+tangent matrices), :func:`free_indices`, :func:`index_ranges`, :func:`pull_out`.
+Gradient of f wrt W at (a, b): ``entry_derivative(f, W, (a, b))``; a Hessian block
+(W, U): ``entry_derivative(G_W, U, (c, e))``; a Hessian-vector product:
+``directional(G_W, {U: V_U})``.
+"""
+import hashlib
+from functools import lru_cache
+
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from ._validate import InputError
+
+__all__ = [
+    "index_form", "entry_derivative", "directional", "free_indices", "index_ranges", "pull_out",
+    "peel", "canonical",
+]
+
+_Delta = sp.KroneckerDelta
+
+# matrix expressions whose entries SymPy writes with _entry (sums of entries of their arguments)
+_ENTRY_TYPES = (
+    sp.MatAdd, sp.MatMul, sp.Transpose, sp.Identity, sp.ZeroMatrix, sp.OneMatrix,
+    sp.HadamardProduct, sp.HadamardPower, sp.MatPow,
+)
+_NOT_SUPPORTED = {
+    "Trace": "write it with an index, e.g. Sum(A[k, k], (k, 0, d - 1))",
+    "Determinant": "determinants have no index form",
+    "Inverse": "inverses have no index form; use a linear solve outside the objective",
+    "MatPow": "only positive integer powers have an index form",
+}
+
+
+# ------------------------------------------------------------------ index form
+
+
+def index_form(expr):
+    """Return ``expr`` in index form: entries of matrix expressions expanded into Sums of entries
+    of MatrixSymbols, one limit per Sum, summation indices named canonically.
+
+    Raises ``derive.InputError`` naming what has no index form: an unindexed matrix expression,
+    Trace/Determinant/Inverse, a compound index such as ``w[i + 1, 0]``, a triangular Sum.
+
+    >>> import sympy as sp
+    >>> d = sp.Symbol("d", integer=True, positive=True)
+    >>> w, x = sp.MatrixSymbol("w", d, 1), sp.MatrixSymbol("x", d, 1)
+    >>> e = index_form((w.T * x)[0, 0])
+    >>> e.function, e.limits[0][1:]
+    (w[_k..., 0]*x[_k..., 0], (0, d - 1))
+    >>> k = sp.Symbol("k", integer=True)
+    >>> e == index_form(sp.Sum(x[k, 0] * w[k, 0], (k, 0, d - 1)))  # same sum, same name
+    True
+    """
+    e = _sympify(expr)
+    e = _expand(e)
+    _check(e, frozenset(), _index_symbols(e))
+    return canonical(e)
+
+
+def _sympify(expr):
+    try:
+        e = sp.sympify(expr, strict=True)
+    except (sp.SympifyError, TypeError) as err:
+        raise InputError(f"{expr!r} is not a sympy expression: {err}") from None
+    if getattr(e, "is_Matrix", False):
+        raise InputError(_unindexed(e))
+    if not isinstance(e, sp.Expr):
+        raise InputError(f"{e!r} is a {type(e).__name__}, not a scalar sympy expression")
+    return e
+
+
+def _unindexed(m):
+    r, c = m.shape
+    return (f"the matrix expression {m} ({r}x{c}) is not indexed: an objective is a scalar, "
+            "index it, e.g. (w.T*x)[0, 0]")
+
+
+def _expand(e):
+    """Expand entries of matrix expressions and split multi-limit Sums (no renaming)."""
+    if isinstance(e, MatrixElement):
+        return _expand_entry(e)
+    if getattr(e, "is_Matrix", False):
+        raise InputError(_unindexed(e))
+    if isinstance(e, sp.Sum):
+        return _expand_sum(e)
+    if type(e).__name__ in _NOT_SUPPORTED:
+        raise InputError(f"{type(e).__name__} ({e}) is not supported in matrix objectives: "
+                         f"{_NOT_SUPPORTED[type(e).__name__]}")
+    if isinstance(e, _Delta):
+        return _Delta(_expand(e.args[0]), _expand(e.args[1]))
+    if not e.args:
+        return e
+    args = [_expand(a) if isinstance(a, sp.Basic) else a for a in e.args]
+    return e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
+
+
+def _expand_entry(e):
+    m, i, j = e.parent, e.i, e.j
+    if isinstance(m, sp.MatrixSymbol):
+        return e
+    name = type(m).__name__
+    if isinstance(m, sp.MatPow) and not (m.exp.is_Integer and m.exp > 0):
+        raise InputError(f"{m} in {e}: {_NOT_SUPPORTED['MatPow']}")
+    if name in _NOT_SUPPORTED and not isinstance(m, sp.MatPow):
+        raise InputError(f"{name} ({m}) in {e} is not supported: {_NOT_SUPPORTED[name]}")
+    if not isinstance(m, _ENTRY_TYPES):
+        raise InputError(f"{name} ({m}) in {e} has no index form here; supported: MatrixSymbol, "
+                         "products, sums, transposes, scalar multiples, Identity, ZeroMatrix, "
+                         "OneMatrix, HadamardProduct")
+    return _expand(m._entry(i, j, expand=False))
+
+
+def _expand_sum(e):
+    body = _expand(e.function)
+    for lim in e.limits:
+        if len(lim) != 3:
+            raise InputError(f"{e}: give every Sum a range (k, lo, hi); {tuple(lim)} has none")
+        k, lo, hi = lim
+        body = sp.Sum(body, (k, _expand(lo), _expand(hi)))
+    return body
+
+
+def _index_symbols(e):
+    """Symbols used as matrix indices, Sum variables or KroneckerDelta arguments."""
+    out = set()
+    for node in sp.preorder_traversal(e):
+        if isinstance(node, MatrixElement):
+            out |= {a for a in (node.i, node.j) if isinstance(a, sp.Symbol)}
+        elif isinstance(node, sp.Sum):
+            out |= {lim[0] for lim in node.limits}
+        elif isinstance(node, _Delta):
+            out |= {a for a in node.args[:2] if isinstance(a, sp.Symbol)}
+    return out
+
+
+def _check(e, bound, indices):
+    if isinstance(e, MatrixElement):
+        for a in (e.i, e.j):
+            _check_index(e, a, bound)
+        return
+    if isinstance(e, sp.Sum):
+        inner, (k, lo, hi) = peel(e)
+        if not isinstance(k, sp.Symbol):
+            raise InputError(f"{e}: the summation variable {k} is not a Symbol")
+        clash = sorted(map(str, (lo.free_symbols | hi.free_symbols) & (indices | bound)))
+        if clash:
+            raise InputError(f"{e}: its range ({lo}, {hi}) depends on the index {', '.join(clash)} "
+                             "(a triangular sum): ranges must depend on sizes only")
+        for s in (lo, hi):
+            if s.is_integer is False or s.has(MatrixElement):
+                raise InputError(f"{e}: the bound {s} is not an integer expression of sizes")
+        _check(inner, bound | {k}, indices)
+        return
+    for a in e.args:
+        if isinstance(a, sp.Basic):
+            _check(a, bound, indices)
+
+
+def _check_index(e, a, bound):
+    if a.is_Integer or a in bound:
+        return
+    if isinstance(a, sp.Symbol):
+        if a.is_integer:
+            return
+        raise InputError(f"the index {a} of {e} must be an integer Symbol: "
+                         f"sympy.Symbol({a.name!r}, integer=True)")
+    raise InputError(f"the index {a} of {e} is not supported: use an index Symbol or an integer "
+                     "(for a shifted entry, shift the range of the Sum instead)")
+
+
+def peel(e):
+    """Split a Sum into (the Sum without its outermost limit, or its body; the outermost limit).
+
+    SymPy merges a Sum whose body is a Sum into one Sum with several limits (the first limit
+    innermost), and does so again whenever the tree is rebuilt; index form therefore reads
+    ``Sum(body, l1, l2)`` as ``Sum(Sum(body, l1), l2)`` and this is how to walk it.
+
+    >>> import sympy as sp
+    >>> i, j = sp.symbols("i j", integer=True)
+    >>> A = sp.MatrixSymbol("A", 2, 3)
+    >>> peel(sp.Sum(A[i, j], (i, 0, 1), (j, 0, 2)))
+    (Sum(A[i, j], (i, 0, 1)), (j, 0, 2))
+    """
+    *inner, outer = e.limits
+    return (sp.Sum(e.function, *inner) if inner else e.function), tuple(outer)
+
+
+# ------------------------------------------------------------------ canonical names
+
+_PLACEHOLDER = "_idx_placeholder_"
+
+
+def _debruijn(e, depth):
+    """``e`` with every bound index replaced by a placeholder named for its nesting depth."""
+    if isinstance(e, sp.Sum):
+        inner, (k, lo, hi) = peel(e)
+        p = sp.Symbol(f"{_PLACEHOLDER}{depth}", integer=True)
+        return sp.Sum(_debruijn(inner.xreplace({k: p}), depth + 1), (p, lo, hi))
+    if not e.args or not e.has(sp.Sum):
+        return e
+    return e.func(*[_debruijn(a, depth) if isinstance(a, sp.Basic) else a for a in e.args])
+
+
+@lru_cache(maxsize=4096)
+def _canonical_name(s):
+    key = sp.srepr(_debruijn(s, 0)).encode()
+    return sp.Symbol("_k" + hashlib.sha256(key).hexdigest()[:12], integer=True)
+
+
+def canonical(e):
+    """Rename every summation index of ``e`` (Sums with one limit) canonically.
+
+    A Sum's name hashes the Sum with its own and inner indices replaced by depth-numbered
+    placeholders (alpha-invariant); outer sums are renamed first, so the indices of enclosing
+    sums that appear in an inner sum already carry their stable names.
+
+    >>> import sympy as sp
+    >>> i, j = sp.symbols("i j", integer=True)
+    >>> w = sp.MatrixSymbol("w", 3, 1)
+    >>> canonical(sp.Sum(w[i, 0], (i, 0, 2))) == canonical(sp.Sum(w[j, 0], (j, 0, 2)))
+    True
+    """
+    if not isinstance(e, sp.Basic) or not e.has(sp.Sum):
+        return e
+    if isinstance(e, sp.Sum):
+        inner, (k, lo, hi) = peel(e)
+        new = _canonical_name(e)
+        body = inner.xreplace({k: new}) if new != k else inner
+        return sp.Sum(canonical(body), (new, lo, hi))
+    return e.func(*[canonical(a) for a in e.args])
+
+
+# ------------------------------------------------------------------ queries
+
+
+def free_indices(expr):
+    """Index symbols of ``expr`` not bound by a Sum (matrix indices, Sum variables, delta arguments).
+
+    >>> import sympy as sp
+    >>> a, k = sp.symbols("a k", integer=True)
+    >>> W = sp.MatrixSymbol("W", 3, 4)
+    >>> sorted(free_indices(sp.Sum(W[a, k], (k, 0, 3))), key=str)
+    [a]
+    """
+    out = set()
+    _free(expr, frozenset(), out)
+    return frozenset(out)
+
+
+def _free(e, bound, out):
+    if isinstance(e, MatrixElement):
+        out.update(a for a in (e.i, e.j) if isinstance(a, sp.Symbol) and a not in bound)
+        return
+    if isinstance(e, _Delta):
+        out.update(a for a in e.args[:2] if isinstance(a, sp.Symbol) and a not in bound)
+        return
+    if isinstance(e, sp.Sum):
+        inner = bound | {lim[0] for lim in e.limits}
+        for lim in e.limits:
+            for b in lim[1:]:
+                _free(b, bound, out)
+        _free(e.function, inner, out)
+        return
+    for a in e.args:
+        if isinstance(a, sp.Basic):
+            _free(a, bound, out)
+
+
+def index_ranges(expr):
+    """Map each index symbol of ``expr`` to its range ``(lo, hi)``, both ends included.
+
+    Bound indices take their Sum's limits; free indices the dimension of the matrix they index
+    (an InputError when a free index indexes dimensions of different sizes); a free index seen
+    only in a KroneckerDelta has no range and is left out.
+
+    >>> import sympy as sp
+    >>> d = sp.Symbol("d", integer=True, positive=True)
+    >>> a = sp.Symbol("a", integer=True)
+    >>> w = sp.MatrixSymbol("w", d, 1)
+    >>> index_ranges(w[a, 0])
+    {a: (0, d - 1)}
+    """
+    out = {}
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.Sum):
+            for k, lo, hi in node.limits:
+                out[k] = (lo, hi)
+    free = free_indices(expr)
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, MatrixElement):
+            for a, dim in zip((node.i, node.j), node.parent.shape):
+                if a in free:
+                    rng = (sp.S.Zero, dim - 1)
+                    if a in out and out[a] != rng:
+                        raise InputError(f"the index {a} indexes dimensions of sizes "
+                                         f"{out[a][1] + 1} and {dim} (in {node})")
+                    out[a] = rng
+    return out
+
+
+# ------------------------------------------------------------------ pulling factors out of sums
+
+
+def pull_out(expr):
+    """Move factors that do not depend on a Sum's index in front of the Sum, in every Sum.
+
+    Terms of a Sum's body are grouped by their independent factor, so
+    ``Sum(a*x[k] + a*y[k] + b, (k, 0, n - 1))`` becomes ``a*Sum(x[k] + y[k], ...) + n*b``.
+    Canonical names are not recomputed (call :func:`index_form` for that).
+
+    >>> import sympy as sp
+    >>> k, l = sp.symbols("k l", integer=True)
+    >>> x, p = sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("p", 4, 1)
+    >>> pull_out(sp.Sum(p[k, 0] * x[l, 0], (k, 0, 3)))
+    x[l, 0]*Sum(p[k, 0], (k, 0, 3))
+    """
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.Sum):
+        return expr
+    if isinstance(expr, sp.Sum):
+        body = pull_out(expr.function)
+        out = body
+        for lim in expr.limits:
+            out = _sum_pulled(out, lim)
+        return out
+    return expr.func(*[pull_out(a) for a in expr.args])
+
+
+def _sum_pulled(body, lim):
+    """Sum(body, lim) with independent factors in front, terms grouped by those factors."""
+    k, lo, hi = lim
+    if body == 0:
+        return sp.S.Zero
+    groups = {}
+    for term in sp.Add.make_args(body):
+        dep, indep = [], []
+        for f in sp.Mul.make_args(term):
+            (dep if k in f.free_symbols else indep).append(f)
+        groups.setdefault(sp.Mul(*indep), []).append(sp.Mul(*dep))
+    out = []
+    for indep, deps in groups.items():
+        inner = sp.Add(*deps)
+        if k in inner.free_symbols:
+            out.append(indep * sp.Sum(inner, (k, lo, hi)))
+        else:
+            out.append(indep * inner * (hi - lo + 1))
+    return sp.Add(*out)
+
+
+# ------------------------------------------------------------------ reverse: entry derivative
+
+
+def entry_derivative(expr, W, idx):
+    """d expr / d W[idx[0], idx[1]] in index form (entries real).
+
+    ``idx`` holds two index Symbols (``integer=True``) or Integers ranging over W's shape.
+    Sums over k of terms with ``KroneckerDelta(k, a)``, ``a`` in ``idx``, collapse (k := a)
+    when the Sum's range is W's dimension [0, dim - 1]; otherwise the delta stays. Factors that
+    do not depend on a Sum's index are pulled out of it.
+
+    >>> import sympy as sp
+    >>> d = sp.Symbol("d", integer=True, positive=True)
+    >>> a = sp.Symbol("a", integer=True)
+    >>> w, x = sp.MatrixSymbol("w", d, 1), sp.MatrixSymbol("x", d, 1)
+    >>> entry_derivative(sp.exp((w.T * x)[0, 0]), w, (a, 0)).subs(d, 1).doit()
+    exp(w[0, 0]*x[0, 0])*x[a, 0]
+    """
+    e = index_form(expr)
+    W, idx = _check_wrt(W, idx)
+    return canonical(_Reverse(W, idx).d(e))
+
+
+def _check_wrt(W, idx):
+    if not isinstance(W, sp.MatrixSymbol):
+        raise InputError(f"differentiate with respect to a MatrixSymbol, got {type(W).__name__} {W!r}")
+    try:
+        idx = tuple(sp.sympify(a, strict=True) for a in idx)
+    except (TypeError, sp.SympifyError):
+        raise InputError(f"idx must be two index Symbols or integers, got {idx!r}") from None
+    if len(idx) != 2:
+        raise InputError(f"idx must be two indices (row, column) of {W.name}, got {idx!r}")
+    for a, dim, what in zip(idx, W.shape, ("row", "column")):
+        if a.is_Integer:
+            if a < 0 or (dim.is_Integer and a >= dim):
+                raise InputError(f"the {what} index {a} is outside {W.name}'s shape {W.shape}")
+        elif not (isinstance(a, sp.Symbol) and a.is_integer):
+            raise InputError(f"the {what} index {a!r} must be an integer Symbol "
+                             "(sympy.Symbol('a', integer=True)) or an integer")
+    return W, idx
+
+
+class _Reverse:
+    """d/dW[a, b]: recursive rules, deltas simplified and collapsed as they appear."""
+
+    def __init__(self, W, idx):
+        self.W, self.idx = W, idx
+        self.memo = {}
+
+    def d(self, e):
+        if not e.has(self.W):
+            return sp.S.Zero
+        hit = self.memo.get(e)
+        if hit is None:
+            hit = self.memo[e] = self._d(e)
+        return hit
+
+    def _d(self, e):
+        if isinstance(e, MatrixElement):
+            return self._entry(e)
+        if isinstance(e, sp.Sum):
+            return self._sum(e)
+        return _chain(e, self.d)
+
+    def _entry(self, e):
+        if e.parent != self.W:
+            return sp.S.Zero
+        out = sp.S.One
+        for ix, a, dim in zip((e.i, e.j), self.idx, self.W.shape):
+            if dim != 1:  # a dimension of size 1 has the single index 0
+                out *= _Delta(ix, a)
+        return out
+
+    def _sum(self, e):
+        inner, (k, lo, hi) = peel(e)
+        body = self.d(inner)
+        if body == 0:
+            return sp.S.Zero
+        kept = []
+        out = []
+        for term in _delta_terms(body, k):
+            collapsed = self._collapse(term, k, lo, hi)
+            (kept if collapsed is None else out).append(term if collapsed is None else collapsed)
+        if kept:
+            out.append(_sum_pulled(sp.Add(*kept), (k, lo, hi)))
+        return sp.Add(*out)
+
+    def _collapse(self, term, k, lo, hi):
+        """term with k := a when it has a factor KroneckerDelta(k, a), a in idx over [lo, hi]."""
+        for f in sp.Mul.make_args(term):
+            if not isinstance(f, _Delta) or k not in f.args:
+                continue
+            a = f.args[1] if f.args[0] == k else f.args[0]
+            for b, dim in zip(self.idx, self.W.shape):
+                if a == b and _same(lo, 0) and _same(hi, dim - 1):
+                    rest = list(sp.Mul.make_args(term))
+                    rest.remove(f)
+                    return sp.Mul(*rest).xreplace({k: a})
+        return None
+
+
+def _same(u, v):
+    return sp.expand(u - v) == 0
+
+
+def _delta_terms(e, k):
+    """Terms of ``e``, distributing products over the sums that hold a KroneckerDelta of k."""
+    if isinstance(e, sp.Add):
+        return [t for a in e.args for t in _delta_terms(a, k)]
+    if isinstance(e, sp.Mul):
+        terms = [sp.S.One]
+        for f in e.args:
+            if isinstance(f, sp.Add) and _has_delta_of(f, k):
+                parts = _delta_terms(f, k)
+                terms = [t * p for t in terms for p in parts]
+            else:
+                terms = [t * f for t in terms]
+        return terms
+    return [e]
+
+
+def _has_delta_of(e, k):
+    return any(isinstance(n, _Delta) and k in n.args for n in sp.preorder_traversal(e))
+
+
+# ------------------------------------------------------------------ chain rule (shared)
+
+
+def _chain(e, d):
+    """The derivative of e from the derivatives ``d`` of its arguments (Add, Mul, Pow, functions)."""
+    if isinstance(e, sp.Add):
+        return sp.Add(*[d(a) for a in e.args])
+    if isinstance(e, sp.Mul):
+        terms = []
+        for i, f in enumerate(e.args):
+            df = d(f)
+            if df != 0:
+                terms.append(sp.Mul(*e.args[:i], df, *e.args[i + 1:]))
+        return sp.Add(*terms)
+    if isinstance(e, sp.Pow):
+        b, x = e.args
+        db, dx = d(b), d(x)
+        out = x * b ** (x - 1) * db if db != 0 else sp.S.Zero
+        if dx != 0:
+            out += e * sp.log(b) * dx
+        return out
+    if isinstance(e, sp.Piecewise):
+        # almost everywhere: the derivative of the piece that applies
+        return sp.Piecewise(*[(d(x), c) for x, c in e.args])
+    if isinstance(e, (_Delta, sp.Sum, MatrixElement)) or not e.args:
+        return sp.S.Zero
+    if isinstance(e, sp.Function) or isinstance(e, (sp.Min, sp.Max)):
+        return _function_chain(e, d)
+    raise InputError(f"cannot differentiate {type(e).__name__} ({e}) in a matrix objective")
+
+
+def _function_chain(e, d):
+    terms = []
+    for i, arg in enumerate(e.args):
+        da = d(arg)
+        if da == 0:
+            continue
+        us, de = _partial(e.func, len(e.args), i)
+        if de.has(sp.Derivative, sp.Subs):
+            raise InputError(f"no derivative is known for {e.func.__name__} (in {e}): "
+                             "give the function a derivative (fdiff) or write it with known functions")
+        terms.append(de.xreplace(dict(zip(us, e.args))) * da)
+    return sp.Add(*terms)
+
+
+@lru_cache(maxsize=512)
+def _partial(func, nargs, i):
+    """(real Dummies u, d func(u) / d u_i): entries are real, so Abs' derivative is sign."""
+    us = tuple(sp.Dummy(f"u{j}", real=True) for j in range(nargs))
+    return us, sp.diff(func(*us), us[i])
+
+
+# ------------------------------------------------------------------ forward: directional
+
+
+def directional(expr, tangents):
+    """The directional derivative of ``expr`` along ``tangents`` (forward mode), in index form.
+
+    ``tangents`` maps each MatrixSymbol W to a MatrixSymbol V of W's shape: the result is
+    sum over W of <d expr / dW, V>, each W[i, j] contributing V[i, j] (no KroneckerDelta).
+
+    >>> import sympy as sp
+    >>> d = sp.Symbol("d", integer=True, positive=True)
+    >>> w, v = sp.MatrixSymbol("w", d, 1), sp.MatrixSymbol("v", d, 1)
+    >>> directional((w.T * w)[0, 0], {w: v}).subs(d, 2).doit()
+    2*v[0, 0]*w[0, 0] + 2*v[1, 0]*w[1, 0]
+    """
+    e = index_form(expr)
+    tangents = _check_tangents(tangents)
+    return canonical(_Forward(tangents).d(e))
+
+
+def _check_tangents(tangents):
+    if not hasattr(tangents, "items"):
+        raise InputError(f"tangents must be a dict {{W: V}} of MatrixSymbols, got {tangents!r}")
+    for W, V in tangents.items():
+        if not isinstance(W, sp.MatrixSymbol) or not isinstance(V, sp.MatrixSymbol):
+            raise InputError(f"tangents maps MatrixSymbols to MatrixSymbols, got {W!r}: {V!r}")
+        if W.shape != V.shape:
+            raise InputError(f"the tangent {V.name} {V.shape} does not have the shape of {W.name} {W.shape}")
+    return dict(tangents)
+
+
+class _Forward:
+    def __init__(self, tangents):
+        self.t = tangents
+        self.memo = {}
+
+    def d(self, e):
+        if not any(e.has(W) for W in self.t):
+            return sp.S.Zero
+        hit = self.memo.get(e)
+        if hit is None:
+            hit = self.memo[e] = self._d(e)
+        return hit
+
+    def _d(self, e):
+        if isinstance(e, MatrixElement):
+            V = self.t.get(e.parent)
+            return sp.S.Zero if V is None else V[e.i, e.j]
+        if isinstance(e, sp.Sum):
+            inner, (k, lo, hi) = peel(e)
+            return _sum_pulled(self.d(inner), (k, lo, hi))
+        return _chain(e, self.d)
