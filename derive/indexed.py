@@ -118,9 +118,11 @@ def _expand_entry(e):
     if isinstance(m, sp.MatrixSymbol):
         return e
     name = type(m).__name__
-    if isinstance(m, sp.MatPow) and not (m.exp.is_Integer and m.exp > 0):
-        raise InputError(f"{m} in {e}: {_NOT_SUPPORTED['MatPow']}")
-    if name in _NOT_SUPPORTED and not isinstance(m, sp.MatPow):
+    if isinstance(m, sp.Inverse):
+        name = "Inverse"
+    elif isinstance(m, sp.MatPow) and not (m.exp.is_Integer and m.exp > 0):
+        raise InputError(f"the matrix power {m} in {e}: {_NOT_SUPPORTED['MatPow']}")
+    if name in _NOT_SUPPORTED and name != "MatPow":
         raise InputError(f"{name} ({m}) in {e} is not supported: {_NOT_SUPPORTED[name]}")
     if not isinstance(m, _ENTRY_TYPES):
         raise InputError(f"{name} ({m}) in {e} has no index form here; supported: MatrixSymbol, "

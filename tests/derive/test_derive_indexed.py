@@ -1,0 +1,352 @@
+"""derive.indexed: index form, entry derivatives and directional derivatives.
+
+Oracle: the same objective with concrete sizes, every Sum done and every entry a real Symbol,
+differentiated by SymPy's scalar ``diff`` (the objective as the user wrote it, not our index form).
+"""
+import os
+import random
+import subprocess
+import sys
+
+import pytest
+import sympy as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from derive import InputError
+from derive.indexed import (
+    canonical, directional, entry_derivative, free_indices, index_form, index_ranges, peel, pull_out,
+)
+from derive.ml import relu, sigmoid, softplus
+
+d, K, H = sp.symbols("d K H", integer=True, positive=True)
+a, b, c, e_ = sp.symbols("a b c e", integer=True)
+k, j = sp.symbols("k j", integer=True)
+w, x, v = (sp.MatrixSymbol(n, d, 1) for n in "wxv")
+W, V, t = sp.MatrixSymbol("W", K, d), sp.MatrixSymbol("V", K, d), sp.MatrixSymbol("t", K, 1)
+A = sp.MatrixSymbol("A", d, d)
+W1, W2 = sp.MatrixSymbol("W1", H, d), sp.MatrixSymbol("W2", K, H)
+y, lam = sp.symbols("y lam")
+SIZES = {d: 3, K: 2, H: 2}
+
+
+# ------------------------------------------------------------------ the oracle
+
+
+def explicit(expr, mats, sizes=SIZES, idx=None):
+    """expr at concrete sizes (and index values), sums done, entries replaced by real Symbols."""
+    # xreplace, not subs: subs(K=2) left MatrixSymbol("W", K, 3) in some Sums (SymPy 1.14)
+    out = expr.xreplace({n: sp.Integer(v) for n, v in sizes.items()})
+    if idx:
+        out = out.xreplace({s: sp.Integer(i) for s, i in idx.items()})
+    out = out.doit()
+    return out.xreplace(entry_symbols(mats, sizes))
+
+
+def entry_symbols(mats, sizes=SIZES):
+    rep = {}
+    for M in mats:
+        Ms = M.xreplace({n: sp.Integer(v) for n, v in sizes.items()})
+        for i in range(Ms.shape[0]):
+            for jj in range(Ms.shape[1]):
+                rep[Ms[i, jj]] = entry(M, i, jj)
+    return rep
+
+
+def entry(M, i, jj):
+    return sp.Symbol(f"{M.name}_{i}_{jj}", real=True)
+
+
+def point(mats, scalars=(), sizes=SIZES, seed=0):
+    rng = random.Random(seed)
+    vals = {s: sp.Float(rng.uniform(-1, 1)) for s in entry_symbols(mats, sizes).values()}
+    vals.update({s: sp.Float(rng.uniform(0.2, 1)) for s in scalars})
+    return vals
+
+
+def num(expr, at):
+    return complex(expr.xreplace(at).evalf())
+
+
+def shape(M, sizes=SIZES):
+    return tuple(int(sp.sympify(n).xreplace(sizes)) for n in M.shape)
+
+
+def assert_gradient(f, X, mats, scalars=(), sizes=SIZES, seed=0):
+    """entry_derivative(f, X, (a, b)) at every entry equals SymPy's scalar derivative."""
+    G = entry_derivative(f, X, (a, b))
+    ref = explicit(f, mats, sizes)
+    at = point(mats, scalars, sizes, seed)
+    for i in range(shape(X, sizes)[0]):
+        for jj in range(shape(X, sizes)[1]):
+            ours = num(explicit(G, mats, sizes, {a: i, b: jj}), at)
+            want = num(sp.diff(ref, entry(X, i, jj)), at)
+            assert ours == pytest.approx(want, rel=1e-9, abs=1e-12), (X, i, jj, G)
+    return G
+
+
+# ------------------------------------------------------------------ the issue's models
+
+logistic = softplus((w.T * x)[0, 0]) - y * (w.T * x)[0, 0] + lam / 2 * (w.T * w)[0, 0]
+softmax = sp.log(sp.Sum(sp.exp((W * x)[k, 0]), (k, 0, K - 1))) - (t.T * W * x)[0, 0]
+zk = sp.Sum(W2[k, j] * sp.tanh((W1 * x)[j, 0]), (j, 0, H - 1))
+network = sp.log(sp.Sum(sp.exp(zk), (k, 0, K - 1))) - sp.Sum(t[k, 0] * zk, (k, 0, K - 1))
+
+
+def test_logistic_gradient_and_hessian():
+    G = assert_gradient(logistic, w, [w, x], [y, lam])
+    Hs = entry_derivative(G, w, (c, 0))
+    ref = explicit(logistic, [w, x])
+    at = point([w, x], [y, lam])
+    for i in range(3):
+        for jj in range(3):
+            ours = num(explicit(Hs, [w, x], idx={a: i, c: jj}), at)
+            want = num(sp.diff(ref, entry(w, i, 0), entry(w, jj, 0)), at)
+            assert ours == pytest.approx(want, rel=1e-9, abs=1e-12)
+
+
+def test_softmax_regression():
+    G = assert_gradient(softmax, W, [W, x, t])
+    assert not G.has(sp.KroneckerDelta)
+
+
+def test_network_gradients():
+    G1 = assert_gradient(network, W1, [W1, W2, x, t])
+    assert_gradient(network, W2, [W1, W2, x, t], seed=1)
+    # x[b, 0] is pulled out: no Sum holds it (cost: it would be reloaded K times)
+    assert G1.has(x[b, 0])
+    assert not any(s.has(x[b, 0]) for s in G1.atoms(sp.Sum))
+    assert not G1.has(sp.KroneckerDelta)
+
+
+def test_ridge_and_quadratic_form():
+    G = assert_gradient((w.T * w)[0, 0], w, [w])
+    assert G == 2 * w[a, 0]
+    assert entry_derivative(G, w, (c, 0)) == 2 * sp.KroneckerDelta(a, c)
+    G = assert_gradient((w.T * A * w)[0, 0], w, [w, A])
+    assert entry_derivative(G, w, (c, 0)) == A[a, c] + A[c, a]
+
+
+def test_abs_entries_give_sign():
+    f = sp.Sum(sp.Abs(w[k, 0]) + sp.Max(w[k, 0], x[k, 0]), (k, 0, d - 1))
+    G = assert_gradient(f, w, [w, x])
+    assert G.has(sp.sign) and not G.has(sp.re, sp.im)
+
+
+def test_user_index_symbols_in_sums():
+    kk = sp.Symbol("kk")  # not even integer: bound, so renamed canonically
+    f = sp.Sum(sp.exp((W * x)[kk, 0]) * t[kk, 0], (kk, 0, K - 1)) + sp.Sum(relu((W * x)[k, 0]), (k, 0, K - 1))
+    G = assert_gradient(f, W, [W, x, t])
+    assert free_indices(G) == {a, b}
+    assert not (index_form(f).free_symbols & {k, kk})
+
+
+def test_triple_nesting_and_diagonal_access():
+    f = sp.Sum(sp.Sum(A[k, k] * sp.Sum(A[k, j] * w[j, 0], (j, 0, d - 1)) ** 2, (k, 0, d - 1)), (k, 0, d - 1))
+    assert_gradient(f, A, [A, w])
+    assert_gradient(sp.exp((w.T * A * w)[0, 0] / 4), A, [A, w])
+
+
+def test_matrix_expressions_inside_entries():
+    B = sp.MatrixSymbol("B", d, d)
+    f = (x.T * (A + 2 * B.T) * sp.hadamard_product(w, x))[0, 0] + (w.T * sp.Identity(d) * w)[0, 0]
+    f += ((A * B) * w)[1, 0] + (sp.ZeroMatrix(d, 1) + sp.OneMatrix(d, 1)).T[0, 2] * w[0, 0]
+    assert_gradient(f, w, [w, x, A, B])
+    assert_gradient(f, B, [w, x, A, B])
+    assert not index_form(f).has(sp.Identity, sp.KroneckerDelta)
+
+
+def test_concrete_sizes():
+    W3 = sp.MatrixSymbol("W", 2, 3)
+    x3 = sp.MatrixSymbol("x", 3, 1)
+    f = sp.log(sp.Sum(sp.exp((W3 * x3)[k, 0]), (k, 0, 1)))
+    assert_gradient(f, W3, [W3, x3])
+    assert entry_derivative(f, W3, (1, 2)).has(x3[2, 0])
+
+
+# ------------------------------------------------------------------ directional derivatives
+
+
+def test_directional_is_hessian_times_vector():
+    U = sp.MatrixSymbol("U", K, d)
+    for f, X, mats in [(softmax, W, [W, x, t]), (logistic, w, [w, x])]:
+        T = U if X is W else v
+        G = entry_derivative(f, X, (a, b) if X is W else (a, 0))
+        Hv = directional(G, {X: T})
+        assert not Hv.has(sp.KroneckerDelta)
+        mats2 = mats + [T]
+        at = point(mats2, [y, lam], seed=3)
+        ref = explicit(f, mats)
+        rows, cols = shape(X)
+        for i in range(rows):
+            for jj in range(cols):
+                ix = {a: i, b: jj} if X is W else {a: i}
+                ours = num(explicit(Hv, mats2, idx=ix), at)
+                want = sum(num(sp.diff(ref, entry(X, i, jj), entry(X, p, q)), at) * at[entry(T, p, q)]
+                           for p in range(rows) for q in range(cols))
+                assert ours == pytest.approx(want, rel=1e-9, abs=1e-12)
+
+
+def test_directional_of_the_value_is_the_gradient_pairing():
+    U1, U2 = sp.MatrixSymbol("U1", H, d), sp.MatrixSymbol("U2", K, H)
+    D = directional(network, {W1: U1, W2: U2})
+    mats = [W1, W2, x, t]
+    at = point(mats + [U1, U2], seed=4)
+    ref = explicit(network, mats)
+    want = sum(num(sp.diff(ref, entry(M, i, jj)), at) * at[entry(T, i, jj)]
+               for M, T in ((W1, U1), (W2, U2)) for i in range(shape(M)[0]) for jj in range(shape(M)[1]))
+    assert num(explicit(D, mats + [U1, U2]), at) == pytest.approx(want, rel=1e-9)
+
+
+# ------------------------------------------------------------------ the IR: names, nesting, queries
+
+
+def test_equal_sums_get_equal_names():
+    s1, s2 = index_form((w.T * x)[0, 0]), index_form((w.T * x)[0, 0])
+    assert s1 == s2  # SymPy's Dummies differ between the two calls
+    assert s1 == index_form(sp.Sum(x[j, 0] * w[j, 0], (j, 0, d - 1)))
+    assert s1 != index_form(sp.Sum(x[j, 0] * w[j, 0], (j, 0, d - 2)))
+    (kk, _, _), = s1.limits
+    assert kk.name.startswith("_k") and kk.is_integer
+    assert index_form(s1) == s1 and canonical(s1) == s1
+
+
+_SUBPROCESS = """
+import sympy as sp
+from derive.indexed import index_form
+d, K, H = sp.symbols("d K H", integer=True, positive=True)
+k, j = sp.symbols("k j", integer=True)
+W, x, t = sp.MatrixSymbol("W", K, d), sp.MatrixSymbol("x", d, 1), sp.MatrixSymbol("t", K, 1)
+W1, W2 = sp.MatrixSymbol("W1", H, d), sp.MatrixSymbol("W2", K, H)
+sp.Dummy(); sp.Dummy()  # shift SymPy's dummy counter
+zk = sp.Sum(W2[k, j] * sp.tanh((W1 * x)[j, 0]), (j, 0, H - 1))
+f = sp.log(sp.Sum(sp.exp((W * x)[k, 0]), (k, 0, K - 1))) - (t.T * W * x)[0, 0] + sp.Sum(t[k, 0] * zk, (k, 0, K - 1))
+print(sp.srepr(index_form(f)))
+"""
+
+
+def test_names_are_the_same_in_every_process():
+    procs = [subprocess.Popen([sys.executable, "-c", _SUBPROCESS], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}) for seed in ("1", "2")]
+    outs = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    here = index_form(softmax + sp.Sum(t[k, 0] * zk, (k, 0, K - 1)))
+    assert outs[0] == outs[1] == sp.srepr(here)
+    assert "Dummy" not in outs[0]
+
+
+def test_nested_sums_and_peel():
+    f = (t.T * W * x)[0, 0]
+    g = index_form(f)
+    assert isinstance(g, sp.Sum) and len(g.limits) == 2  # SymPy merges Sum(Sum(..)) (see peel)
+    inner, (ko, lo, hi) = peel(g)
+    assert isinstance(inner, sp.Sum) and len(inner.limits) == 1 and (lo, hi) == (0, d - 1)
+    assert free_indices(g) == frozenset()
+    ranges = index_ranges(entry_derivative(softmax, W, (a, b)))
+    assert ranges[a] == (0, K - 1) and ranges[b] == (0, d - 1)
+
+
+def test_pull_out():
+    p = sp.MatrixSymbol("p", K, 1)
+    s = sp.Sum(p[k, 0] * x[j, 0] + 2 * p[k, 0] * x[j, 0] + y, (k, 0, K - 1))
+    assert pull_out(s) == 3 * x[j, 0] * sp.Sum(p[k, 0], (k, 0, K - 1)) + K * y
+
+
+def test_zero_derivatives_are_quick():
+    assert entry_derivative(network, W, (a, b)) == 0
+    assert directional(network, {W: V}) == 0
+    assert entry_derivative(w[0, 0], w, (1, 0)) == 0
+
+
+# ------------------------------------------------------------------ errors
+
+
+@pytest.mark.parametrize("bad, words", [
+    (w.T * x, "index it, e.g. (w.T*x)[0, 0]"),
+    (sp.exp(w[0, 0]) + sp.Trace(A), "Trace"),
+    (sp.Determinant(A) * w[0, 0], "Determinant"),
+    ((A.I * x)[0, 0], "Inverse"),
+    (sp.Sum(w[k + 1, 0] * w[k, 0], (k, 0, d - 2)), "k + 1"),
+    (sp.Sum(sp.Sum(A[k, j], (j, 0, k)), (k, 0, d - 1)), "triangular"),
+    (w[sp.Symbol("i"), 0], "integer Symbol"),
+    (sp.Function("f")(w[0, 0]), "no derivative is known for f"),
+])
+def test_clear_input_errors(bad, words):
+    with pytest.raises(InputError, match=None) as info:
+        entry_derivative(bad, w, (a, 0))
+    assert words in str(info.value)
+
+
+def test_argument_errors():
+    with pytest.raises(InputError, match="MatrixSymbol"):
+        entry_derivative(w[0, 0], sp.Symbol("w"), (a, 0))
+    with pytest.raises(InputError, match="two indices"):
+        entry_derivative(w[0, 0], w, (a,))
+    with pytest.raises(InputError, match="outside"):
+        entry_derivative(W[0, 0], sp.MatrixSymbol("W", 2, 3), (2, 0))
+    with pytest.raises(InputError, match="integer Symbol"):
+        entry_derivative(w[0, 0], w, (sp.Symbol("z"), 0))
+    with pytest.raises(InputError, match="shape"):
+        directional(W[0, 0], {W: v})
+
+
+# ------------------------------------------------------------------ property: random compositions
+
+M_, N_ = sp.symbols("m n", integer=True, positive=True)
+FUNCS = [sp.exp, sp.tanh, sp.sin, sigmoid, softplus, sp.Abs, lambda z: z ** 2, lambda z: sp.log(1 + z ** 2)]
+
+
+def _pieces(Wm, xm, um, Am):
+    vectors = [Wm * xm, Wm * Am * xm, Wm * Wm.T * um, sp.hadamard_product(Wm * xm, um), 2 * Wm * xm + um]
+    scalars = [(um.T * Wm * xm)[0, 0], (xm.T * Wm.T * Wm * xm)[0, 0] / 4, Wm[0, 0], (um.T * Wm * Am * xm)[0, 0]]
+    return vectors, scalars
+
+
+@st.composite
+def compositions(draw):
+    sizes = {M_: draw(st.integers(1, 3)), N_: draw(st.integers(1, 3))}
+    concrete = draw(st.booleans())
+    m, n = (sizes[M_], sizes[N_]) if concrete else (M_, N_)
+    Wm, xm = sp.MatrixSymbol("W", m, n), sp.MatrixSymbol("x", n, 1)
+    um, Am = sp.MatrixSymbol("u", m, 1), sp.MatrixSymbol("A", n, n)
+    vectors, scalars = _pieces(Wm, xm, um, Am)
+    fn = lambda: draw(st.sampled_from(FUNCS))  # noqa: E731
+    vec = lambda: draw(st.sampled_from(vectors))  # noqa: E731
+    terms = []
+    for _ in range(draw(st.integers(1, 2))):
+        kind = draw(st.integers(0, 3))
+        if kind == 0:
+            terms.append(sp.Sum(fn()(vec()[k, 0]), (k, 0, m - 1)))
+        elif kind == 1:
+            terms.append(sp.Sum(fn()(vec()[k, 0]) * fn()(vec()[k, 0]), (k, 0, m - 1)))
+        elif kind == 2:
+            terms.append(fn()(draw(st.sampled_from(scalars))) * draw(st.sampled_from(scalars)))
+        else:
+            terms.append(sp.log(sp.Sum(sp.exp(vec()[k, 0]), (k, 0, m - 1))))
+    f = sp.Add(*terms)
+    if draw(st.booleans()):
+        f = fn()(f / 4)
+    return f, Wm, [Wm, xm, um, Am], sizes, draw(st.integers(0, 10 ** 6))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(compositions())
+def test_random_compositions(case):
+    f, Wm, mats, sizes, seed = case
+    G = assert_gradient(f, Wm, mats, sizes=sizes, seed=seed)
+    assert free_indices(G) <= {a, b}
+    Vm = sp.MatrixSymbol("V", *Wm.shape)
+    at = point(mats + [Vm], sizes=sizes, seed=seed)
+    ref = explicit(f, mats, sizes)
+    rows, cols = shape(Wm, sizes)
+    grads = {(p, q): sp.diff(ref, entry(Wm, p, q)) for p in range(rows) for q in range(cols)}
+    want = sum(num(g, at) * at[entry(Vm, p, q)] for (p, q), g in grads.items())
+    got = num(explicit(directional(f, {Wm: Vm}), mats + [Vm], sizes), at)
+    assert got == pytest.approx(want, rel=1e-9, abs=1e-12)
+    # one row of the Hessian, forward over reverse, against SymPy's second derivatives
+    i, jj = seed % rows, seed % cols
+    Hv = directional(G, {Wm: Vm})
+    got = num(explicit(Hv, mats + [Vm], sizes, {a: i, b: jj}), at)
+    want = sum(num(sp.diff(grads[i, jj], entry(Wm, p, q)), at) * at[entry(Vm, p, q)] for p, q in grads)
+    assert got == pytest.approx(want, rel=1e-8, abs=1e-10)
