@@ -654,6 +654,10 @@ def compile(f, wrt, params=(), data=None, reduce="sum", penalty=None, *, order=2
         raise CodegenError(f"reduce must be 'sum' or 'mean', got {reduce!r}")
     if order not in (1, 2):
         raise CodegenError(f"order must be 1 or 2, got {order!r}")
+    from .matrix_compiled import compile_matrix, is_matrix_model
+    if is_matrix_model(wrt, params, data):  # loops over symbolic sizes: codegen/matrix_*.py
+        return compile_matrix(f, wrt, params, data, reduce, penalty, order=order, jit=jit,
+                              stable=stable)
     wrt = _symbols(wrt, "wrt")
     if not wrt:
         raise CodegenError("wrt is empty: give at least one variable")

@@ -1,0 +1,366 @@
+"""Compiled matrix models: :func:`codegen.compile` with MatrixSymbols in wrt, params or data.
+
+The kernels loop over the symbolic sizes (:mod:`codegen.matrix_emit`), so one compiled module
+serves every size and its build cost does not grow with the sizes; sizes are bound at call
+time from the arrays (:mod:`codegen.matrix_layout`).
+
+>>> import numpy as np, sympy as sp, codegen
+>>> d = sp.Symbol("d", integer=True, positive=True)
+>>> w, x = sp.MatrixSymbol("w", d, 1), sp.MatrixSymbol("x", d, 1)
+>>> y = sp.Symbol("y")
+>>> obj = codegen.compile(((w.T * x)[0, 0] - y)**2, [w], data=[x, y])
+>>> X, Y = np.array([[1.0, 2.0], [0.0, 1.0]]), np.array([1.0, 2.0])
+>>> obj.value(np.array([1.0, 1.0]), X, Y), obj.grad(np.array([1.0, 1.0]), X, Y).tolist()
+(5.0, [12.0, 22.0])
+"""
+import time
+import types
+
+import numpy as np
+import sympy as sp
+
+from . import cache
+from .arrays import check_finite, check_rows, real_array
+from .compiled import CompiledObjective, _Build, _canonical
+from .errors import ArgumentError, CodegenError
+from .matrix_layout import Layout, is_matrix, shape_of
+from .timings import BuildTimes
+
+__all__ = ["MatrixObjective", "compile_matrix", "is_matrix_model", "PARALLEL_WORK"]
+
+#: Rows x variables from which the multi-threaded kernels are used (Python calls and solvers).
+PARALLEL_WORK = 4_000_000
+_KERNELS = ("value", "grad", "value_and_grad", "hess", "hessp", "hess_values")
+
+
+def is_matrix_model(wrt, params, data):
+    """True when a MatrixSymbol is among ``wrt``, ``params`` or ``data``."""
+    def seq(s):
+        if s is None:
+            return []
+        return [s] if isinstance(s, (sp.Basic, str)) else list(s)
+    items = seq(wrt) + seq(params)
+    for d in seq(data):
+        items += seq(d)
+    return any(isinstance(s, sp.MatrixSymbol) for s in items)
+
+
+def _declared(seq, what):
+    if seq is None:
+        return ()
+    if isinstance(seq, sp.Basic):
+        seq = [seq]
+    out = []
+    for k, s in enumerate(seq):
+        if not isinstance(s, (sp.Symbol, sp.MatrixSymbol)):
+            raise CodegenError(f"{what}[{k}] must be a Symbol or a MatrixSymbol, got {s!r} "
+                               f"({type(s).__name__})")
+        out.append(s)
+    return tuple(out)
+
+
+def _data(data):
+    if data is None:
+        return ()
+    if isinstance(data, sp.Basic):
+        data = [data]
+    out = []
+    for k, item in enumerate(data):
+        if isinstance(item, (sp.Symbol, sp.MatrixSymbol)):
+            out.append(item)
+        else:
+            syms = _declared(item, f"data[{k}]")
+            if not syms or any(is_matrix(s) for s in syms):
+                raise CodegenError(f"data[{k}] must be a Symbol, a MatrixSymbol or a non-empty "
+                                   "sequence of Symbols")
+            out.append(tuple(syms))
+    return tuple(out)
+
+
+class MatrixObjective(CompiledObjective):
+    """A compiled matrix model; the API of :class:`~codegen.CompiledObjective`.
+
+    ``n`` is the number of variables when the sizes of wrt are concrete, else None: then
+    :meth:`n_for` gives it for given arguments (the solvers take it from ``x0``).
+    """
+
+    def __init__(self, module, layout, key, timings, build, cached, reduce, order):
+        self.module = module
+        self.layout = layout
+        self.wrt, self.params, self.data = layout.wrt, layout.params, layout.data
+        n = layout.n_expr
+        self.n = int(n) if not n.free_symbols else None
+        self.key = key
+        self.build_times = dict(timings)
+        self.reduce, self.order = reduce, order
+        self.has_penalty = bool(module.PENALTY)
+        names = [k for k in _KERNELS if hasattr(module, k)]
+        self.jit = types.SimpleNamespace(**{k: getattr(module, k) for k in names})
+        self.jit_parallel = types.SimpleNamespace(
+            **{k: getattr(module, k + "_parallel") for k in names}) if layout.data else None
+        self._build = build
+        self._cached = cached
+        self._numba_times = {}
+        self._warm = set()
+        self._finite_memo = {}
+        self._rows_cache = (None, None)
+        self._layout = tuple(range(len(layout.data)))
+        self._plain = False
+        self._empty_p = np.zeros(0)
+
+    # -- arguments ------------------------------------------------------------------------------
+
+    def pack_args(self, *args, rows=None):
+        """``(p,)`` or ``(p, rows, d0, d1, ...)`` from params and data, checked: shapes, sizes
+        (an :class:`ArgumentError` names the size symbol that disagrees), finite values."""
+        lay = self.layout
+        want = (1 if lay.params else 0) + len(lay.data)
+        if len(args) != want:
+            raise ArgumentError(f"expected {want} trailing argument(s): {lay.expected()}; "
+                                f"got {len(args)}")
+        if lay.params:
+            p = real_array(args[0], "params")
+            if p.ndim != 1:
+                raise ArgumentError(f"params must be a 1-D array (matrices flattened row-major), "
+                                    f"got shape {p.shape}")
+            check_finite(p, "params")
+        else:
+            p = self._empty_p
+        ds = self._data_arrays(args[1 if lay.params else 0:])
+        lay.bind(p, ds)
+        if not ds:
+            if rows is not None:
+                raise ArgumentError("rows= applies only to objectives with data")
+            return (p,)
+        N = ds[0].shape[0]
+        if rows is None:
+            if self._rows_cache[0] != N:
+                self._rows_cache = (N, np.arange(N, dtype=np.int64))
+            r = self._rows_cache[1]
+        else:
+            r = check_rows(rows, N)
+        return (p, r) + tuple(ds)
+
+    def _data_arrays(self, arrays):
+        lay = self.layout
+        ds, N = [], None
+        for k, a in enumerate(arrays):
+            given = a
+            if not (type(a) is np.ndarray and a.dtype == np.float64 and a.flags.c_contiguous):
+                a = real_array(a, f"data[{k}]")
+            nd = lay.ndim(k)
+            if a.ndim != nd:
+                dims = ", ".join(["N"] + [str(d) for d in lay.data_dims(k)])
+                raise ArgumentError(f"data[{k}] ({ascii(str(lay._dname(k)))}) must be a {nd}-D "
+                                    f"array of shape ({dims}{',' if nd == 1 else ''}), got shape "
+                                    f"{a.shape}")
+            if N is None:
+                N = a.shape[0]
+            elif a.shape[0] != N:
+                raise ArgumentError(f"data[{k}] has {a.shape[0]} rows but data[0] has {N}; "
+                                    "every data array needs the same number of rows N")
+            self._check_data_finite(k, a, given)
+            ds.append(a)
+        if ds and N == 0:
+            raise ArgumentError("the data have 0 rows: a sum or mean over no rows is no "
+                                "objective; give at least one row")
+        return ds
+
+    def _data_names(self, k):
+        return self.layout._dname(k)
+
+    def n_for(self, kargs, nx=None):
+        """The number of variables for the packed arguments ``kargs`` (and ``len(x)`` = ``nx``
+        when a size is known only from x); an :class:`ArgumentError` when ``nx`` disagrees."""
+        p = kargs[0]
+        vals = self.layout.bind(p, list(kargs[2:]), nx)
+        n = self.layout.n_of(vals)
+        if n is None:
+            raise ArgumentError(f"the number of variables {self.layout.n_expr} depends on the "
+                                "length of x: give x")
+        return n
+
+    def _xk(self, x, kargs, name="x"):
+        x = real_array(x, name)
+        if x.ndim != 1:
+            raise ArgumentError(f"{name} must be a 1-D array (wrt entries flattened row-major), "
+                                f"got shape {x.shape}")
+        n = self.n_for(kargs, x.shape[0])
+        if x.shape[0] != n:
+            raise ArgumentError(f"{name} has length {x.shape[0]}, but the sizes make it "
+                                f"{self.layout.n_expr} = {n}")
+        return x
+
+    def _kernel(self, name, kargs, n=None):
+        """(name, dispatcher): the multi-threaded variant above PARALLEL_WORK rows x variables."""
+        if self.order < 2 and not hasattr(self.jit, name):
+            raise CodegenError("this objective was compiled with order=1; "
+                               "compile with order=2 for Hessians")
+        if self.jit_parallel is not None and n is not None and \
+                kargs[1].shape[0] * max(n, 1) >= PARALLEL_WORK:
+            return name + "_parallel", getattr(self.jit_parallel, name)
+        return name, getattr(self.jit, name)
+
+    def solver_kernels(self, kargs, n):
+        """The namespace of kernels solvers should call on ``kargs`` (parallel above the
+        threshold)."""
+        if self.jit_parallel is not None and kargs[1].shape[0] * max(n, 1) >= PARALLEL_WORK:
+            return self.jit_parallel
+        return self.jit
+
+    def _run(self, name, x, args, rows, v=None):
+        kargs = self.pack_args(*args, rows=rows)
+        x = self._xk(x, kargs)
+        xs = (x,) if v is None else (x, self._xk(v, kargs, "v"))
+        full, k = self._kernel(name, kargs, x.shape[0])
+        if full not in self._warm:
+            self._compile(full, k, xs + tuple(kargs))
+        return k(*xs, *kargs)
+
+    def value(self, x, *args, rows=None):
+        """f(x) (summed or averaged over the data rows, plus the penalty)."""
+        return float(self._run("value", x, args, rows))
+
+    def grad(self, x, *args, rows=None):
+        """Gradient, shape (n,)."""
+        return self._run("grad", x, args, rows)
+
+    def value_and_grad(self, x, *args, rows=None):
+        """(f(x), gradient) from one fused kernel."""
+        v, g = self._run("value_and_grad", x, args, rows)
+        return float(v), g
+
+    def hess(self, x, *args, rows=None):
+        """Dense Hessian, shape (n, n)."""
+        return self._run("hess", x, args, rows)
+
+    def hess_sparse(self, x, *args, rows=None):
+        """The Hessian as ``scipy.sparse.csr_matrix`` (dense pattern: matrix models are not
+        analysed for sparsity)."""
+        import scipy.sparse as sps
+        return sps.csr_matrix(self.hess(x, *args, rows=rows))
+
+    @property
+    def hess_pattern(self):
+        raise CodegenError("a matrix model has no fixed sparsity pattern: its Hessian is dense "
+                           "and its size depends on the arguments; use hess_sparse(x, ...)")
+
+    def hessp(self, x, v, *args, rows=None):
+        """H(x) @ v without forming H."""
+        return self._run("hessp", x, args, rows, v=v)
+
+    def _kernel_spec(self):
+        raise CodegenError("matrix models do not run on dask arrays yet; pass NumPy arrays")
+
+    def _dask_call(self, args):
+        return False
+
+    # -- build times ----------------------------------------------------------------------------
+
+    @property
+    def timings(self):
+        return BuildTimes.of(self.build_times, self._numba_times, self._cached,
+                             bool(getattr(self.module, "_JIT", True)))
+
+    def warmup(self, methods=(), *, kernels=None, parallel=False):
+        """Compile the kernels now (or load them from the cache); returns :attr:`timings`.
+
+        >>> import sympy as sp, codegen
+        >>> d = sp.Symbol("d", integer=True, positive=True)
+        >>> w = sp.MatrixSymbol("w", d, 1)
+        >>> obj = codegen.compile((w.T * w)[0, 0], [w], params=[sp.MatrixSymbol("c", d, 1)])
+        >>> obj.warmup(kernels=["value"]).cached in (True, False)
+        True
+        """
+        if methods:
+            raise CodegenError(
+                "codegen compiles kernels, not solver loops: warm the loops of "
+                f"{list(methods)} with solvers.warmup(obj, methods={tuple(methods)!r})")
+        have = [k for k in _KERNELS if hasattr(self.jit, k)]
+        names = have if kernels is None else [kernels] if isinstance(kernels, str) \
+            else list(kernels)
+        for name in names:
+            if name not in have:
+                raise CodegenError(f"no kernel {name!r} to compile; this objective has "
+                                   f"{', '.join(have)}")
+        x, kargs = self._sample()
+        for ns in (self.jit, self.jit_parallel if parallel else None):
+            for name in (names if ns is not None else ()):
+                full = name if ns is self.jit else name + "_parallel"
+                if full in self._warm:
+                    continue
+                args = (x, x) if name == "hessp" else (x,)
+                self._compile(full, getattr(ns, name), args + kargs)
+        return self.timings
+
+    def _sample(self):
+        """Arguments of the right types (all sizes 1, one row), to compile against."""
+        lay = self.layout
+        ones = {s: 1 for s in lay.sizes}
+        x = np.zeros(int(lay.n_expr.xreplace(ones)))
+        p = np.zeros(int(lay.p_expr.xreplace(ones)))
+        if not lay.data:
+            return x, (p,)
+        ds = tuple(np.zeros((1,) + tuple(int(d.xreplace(ones)) for d in lay.data_dims(k)))
+                   for k in range(len(lay.data)))
+        return x, (p, np.zeros(1, dtype=np.int64)) + ds
+
+    def __repr__(self):
+        return (f"<MatrixObjective n={self.layout.n_expr} params={len(self.params)} "
+                f"data={len(self.data)} reduce={self.reduce!r}"
+                f"{' + penalty' if self.has_penalty else ''}; {self.timings}>")
+
+
+def compile_matrix(f, wrt, params=(), data=None, reduce="sum", penalty=None, *, order=2,
+                   jit=True, stable=True):
+    """:func:`codegen.compile` for models with MatrixSymbols (see the module docstring)."""
+    wrt = _declared(wrt, "wrt")
+    if not wrt:
+        raise CodegenError("wrt is empty: give at least one variable")
+    params = _declared(params, "params")
+    data = _data(data)
+    f = sp.sympify(f, strict=True)
+    if not isinstance(f, sp.Expr) or isinstance(f, sp.MatrixExpr) or \
+            isinstance(f, sp.MatrixBase):
+        raise CodegenError(f"f must be a scalar SymPy expression (e.g. (w.T*x)[0, 0]), got "
+                           f"{type(f).__name__}")
+    layout = Layout(wrt, params, data)
+    if penalty is not None:
+        penalty = sp.sympify(penalty, strict=True)
+        rows = {s for d in data for s in (d if isinstance(d, tuple) else (d,))}
+        used = penalty.free_symbols | set(penalty.atoms(sp.MatrixSymbol))
+        bad = sorted((s for s in used if s in rows), key=str)
+        if bad:
+            raise CodegenError(f"penalty uses the data symbol {str(bad[0])!r}: the penalty is "
+                               "added once, not per row; put terms with data in f")
+        if not data:
+            f, penalty = f + penalty, None
+    key = cache.key_for("matrix-objective", _canonical(f), sp.srepr(wrt), sp.srepr(params),
+                        sp.srepr(tuple(sp.Tuple(*d) if isinstance(d, tuple) else d
+                                       for d in data)),
+                        reduce, order, bool(jit), bool(stable),
+                        _canonical(penalty) if penalty is not None else b"no penalty")
+    mod = cache.lookup(key, "objective")
+    timings = {}
+    if mod is None:
+        source, timings = matrix_source(f, layout, penalty, reduce, order, jit, stable)
+        t = time.perf_counter()
+        mod = cache.store(key, source, "objective")
+        timings["store"] = time.perf_counter() - t
+    items = tuple((False, d) if isinstance(d, tuple) else (True, (d,)) for d in data)
+    build = _Build(f, penalty, items, order, bool(jit), bool(stable))
+    return MatrixObjective(mod, layout, key, timings, build, not timings, reduce, order)
+
+
+def matrix_source(f, layout, penalty, reduce, order, jit, stable):
+    """(source, stage times) of the kernel module of a matrix model."""
+    from .generate import _Timer
+    from .matrix_emit import matrix_module
+    from .matrix_symbolic import derive_part
+    tm = _Timer()
+    part = derive_part(f, layout.wrt, order, stable, tm.lap)
+    pen = derive_part(penalty, layout.wrt, order, stable, tm.lap) if penalty is not None \
+        else None
+    source = matrix_module(layout, part, pen, reduce, order, jit)
+    tm.lap("print")
+    return source, tm.times

@@ -1,0 +1,366 @@
+"""The kernel module of a matrix model: loops over the symbolic sizes, one module for every size.
+
+Each kernel kind (``v`` value, ``g`` gradient, ``vg`` both, ``hp`` Hessian-vector product,
+``h`` dense Hessian) has a row-block kernel ``_acc_<kind>(x, [v,] p, rows, lo, hi, d0, ...)``
+summing the per-row term over ``rows[lo:hi]`` in one fused pass (temporaries allocated once
+per call, outside the row loop; row-independent temporaries computed once), a serial sum
+``_sum_<kind>`` and a multi-threaded ``_psum_<kind>`` over row chunks (compiled only when
+used).  The public kernels keep the names and calling convention of scalar objectives
+(:mod:`codegen.interface`): ``value(x, p, rows, d0, ...)``, ``hessp(x, v, p, rows, ...)`` ...,
+and ``*_parallel`` variants.  A penalty has its kernels ``_pen_<kind>(x, [v,] p)``.
+"""
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from .emit import PAR_BLOCK, PAR_CHUNKS, _opening
+from .interface import CACHE_NOTE, parallel
+from .loops import _PH, SUMVAR, LoopPrinter, Scheduler, TmpRef, licm
+from .matrix_layout import is_matrix, shape_of
+from .printer import prelude
+
+__all__ = ["matrix_module", "KINDS", "PUBLIC"]
+
+KINDS = ("v", "g", "vg", "hp", "h")
+PUBLIC = {"v": "value", "g": "grad", "vg": "value_and_grad", "hp": "hessp", "h": "hess"}
+_HESS_CHUNKS = 4  # parallel Hessian chunks: each holds an n x n partial sum
+
+
+class _Tables:
+    """Names of every symbol and matrix of the model in the kernels' source."""
+
+    def __init__(self, layout, tangents):
+        lay = self.layout = layout
+        self.names = dict(lay.size_names())
+        self.mats = {}
+        self.row_syms = set()
+        for k, W in enumerate(lay.wrt):
+            self._place(W, "x", f"_xo{k}")
+        for k, P in enumerate(lay.params):
+            self._place(P, "p", f"_po{k}")
+        for k, V in enumerate(tangents):
+            self._place(V, "v", f"_xo{k}")
+        for k, D in enumerate(lay.data):
+            if isinstance(D, tuple):
+                for j, s in enumerate(D):
+                    self.names[s] = f"d{k}[_r, {j}]"
+                    self.row_syms.add(s)
+            elif is_matrix(D):
+                self.row_syms.add(D)
+                if shape_of(D)[1] == 1:
+                    self.mats[D] = (lambda k: lambda i, j: f"d{k}[_r, {i}]")(k)
+                else:
+                    self.mats[D] = (lambda k: lambda i, j: f"d{k}[_r, {i}, {j}]")(k)
+            else:
+                self.names[D] = f"d{k}[_r]"
+                self.row_syms.add(D)
+        for k in range(len(lay.wrt)):
+            for letter in "abce":  # the output indices of codegen.matrix_symbolic
+                self.names[sp.Symbol(f"_{letter}{k}", integer=True)] = f"{letter}{k}"
+        for i, q in enumerate(_PH):
+            self.names[q] = f"q{i}"
+        self.names[SUMVAR] = "ks"
+
+    def _place(self, s, arr, off):
+        if not is_matrix(s):
+            self.names[s] = f"{arr}[{off}]"
+            return
+        cols = shape_of(s)[1]
+        if cols == 1:
+            self.mats[s] = (lambda arr, off: lambda i, j: f"{arr}[{off} + {i}]")(arr, off)
+        else:
+            self.mats[s] = (lambda arr, off, cols: lambda i, j: (
+                f"{arr}[{off} + ({i})*{cols} + {j}]"))(arr, off, self._pr(cols))
+
+    def _pr(self, e):
+        return LoopPrinter(self.names, {}).doprint(sp.sympify(e))
+
+    def is_row(self, leaf):
+        if isinstance(leaf, MatrixElement):
+            return leaf.parent in self.row_syms
+        return leaf in self.row_syms
+
+    def printer(self):
+        return LoopPrinter(self.names, self.mats)
+
+
+class _Kernel:
+    """Lines of one kernel: temporaries and outputs, with hoisting."""
+
+    def __init__(self, sched, pr):
+        self.sched, self.pr = sched, pr
+        self._h = 0
+
+    def _fresh(self):
+        s = sp.Dummy(f"h{self._h}")
+        self.pr.names[s] = f"h{self._h}"
+        self._h += 1
+        return s
+
+    def nest(self, loops, stmts, pad, around=None):
+        """``stmts`` [(template, expr)] inside ``loops`` [(index, lo, hi)]; ``around`` =
+        (lines before, lines after) the innermost loop."""
+        order = [s for s, _, _ in loops]
+        hoisted, exprs = licm([e for _, e in stmts], order, self._fresh)
+        L = []
+        for lev, (s, lo, hi) in enumerate(loops):
+            L += [f"{pad}{self.pr.names[h]} = {self.pr.doprint(e)}" for h, e in hoisted[lev]]
+            if around and lev == len(loops) - 1:
+                L += [pad + a for a in around[0]]
+            L.append(f"{pad}for {self.pr.doprint(s)} in range({self.pr.doprint(lo)}, "
+                     f"{self.pr.doprint(hi + 1)}):")
+            pad += "    "
+        if not loops:
+            L += [f"{pad}{self.pr.names[h]} = {self.pr.doprint(e)}" for h, e in hoisted[0]]
+        L += [pad + t.format(self.pr.doprint(e)) for (t, _), e in zip(stmts, exprs)]
+        if around:
+            L += [pad[:-4] + a for a in around[1]]
+        return L
+
+    def temp(self, t, pad):
+        name = f"t{t.id}"
+        at = name + ("[" + ", ".join(f"q{i}" for i in range(t.rank)) + "]" if t.rank else "")
+        loops = [(q, lo, hi) for q, (lo, hi) in zip(t.indices, t.ranges)]
+        if t.kind == "expr":
+            return self.nest(loops, [(at + " = {}", t.body)], pad)
+        lo, hi = t.limits
+        return self.nest(loops + [(SUMVAR, lo, hi)], [("_acc += {}", t.body)], pad,
+                         around=(["_acc = 0.0"], [f"{at} = _acc"]))
+
+    def alloc(self, t, pad):
+        dims = ", ".join(self.pr.doprint(hi + 1) for _, hi in t.ranges)
+        return f"{pad}t{t.id} = np.empty(({dims},))"
+
+
+def _collect(e, loops):
+    """Terms of ``e`` grouped by the entries that depend on the innermost loop index, so that
+    ``y*x[a] + s*x[a]`` costs one multiply per entry: ``x[a]*(s - y)`` (its factor hoisted)."""
+    if not loops or not e.is_Add:
+        return e
+    inner = loops[-1][0]
+    keys = sorted((m for m in e.atoms(MatrixElement, TmpRef) if inner in m.free_symbols),
+                  key=str)
+    return sp.collect(e, keys) if keys else e
+
+
+class _Emitter:
+    def __init__(self, layout, part, pen, reduce, order, jit):
+        self.lay, self.part, self.pen = layout, part, pen
+        self.reduce, self.order, self.jit = reduce, order, jit
+        tans = part.tangents
+        self.tables = _Tables(layout, tans)
+        self.pr = self.tables.printer()
+        self.sched = self._schedule(part, rows=True)
+        self.psched = self._schedule(pen, rows=False) if pen is not None else None
+
+    def _schedule(self, part, rows):
+        s = Scheduler(self.tables.is_row if rows else (lambda e: False))
+        for k, W in enumerate(self.lay.wrt):
+            if is_matrix(W):
+                r, c = shape_of(W)
+                for idx in (part.row_idx[k], part.col_idx[k]):
+                    if isinstance(idx[0], sp.Symbol):
+                        s.declare(idx[0], 0, r - 1)
+                    if isinstance(idx[1], sp.Symbol):
+                        s.declare(idx[1], 0, c - 1)
+        s.part = part
+        s.lowered = {}
+        return s
+
+    def _index_text(self, k, idx):
+        if not idx:
+            return f"_xo{k}"
+        a, b = idx
+        W = self.lay.wrt[k]
+        cols = shape_of(W)[1]
+        if cols == 1:
+            return f"_xo{k} + {self.pr.doprint(a)}"
+        return f"_xo{k} + {self.pr.doprint(a)}*{self.pr.doprint(cols)} + {self.pr.doprint(b)}"
+
+    def _loops(self, sched, idx):
+        return [(s, *sched.ranges[s]) for s in idx if isinstance(s, sp.Symbol)]
+
+    def _stmts(self, sched, kind, base):
+        """[(loops, template, lowered expr)] of the outputs of ``kind``."""
+        part = sched.part
+        out = []
+        if kind in ("v", "vg"):
+            out.append(([], "val += {}", sched.lower(part.value, frozenset())))
+        if kind in ("g", "vg", "hp"):
+            src = part.grads if kind != "hp" else part.hessp
+            for k, e in enumerate(src):
+                idx = part.row_idx[k]
+                loops = self._loops(sched, idx)
+                at = self._index_text(k, idx)
+                e = _collect(sched.lower(e, frozenset(s for s, _, _ in loops)), loops)
+                out.append((loops, f"out[{base}{at}] += {{}}", e))
+        if kind == "h":
+            for (k, m), e in part.hess.items():
+                ri, ci = part.row_idx[k], part.col_idx[m]
+                loops = self._loops(sched, ri) + self._loops(sched, ci)
+                e = _collect(sched.lower(e, frozenset(s for s, _, _ in loops)), loops)
+                out.append((loops, f"out[{self._index_text(k, ri)}, {self._index_text(m, ci)}]"
+                            " += {}", e))
+        return out
+
+    def kernel(self, name, kind, sched, rows, decorator="_sum_kernel"):
+        v = kind == "hp"
+        dargs = "".join(f", d{k}" for k in range(len(self.lay.data)))
+        args = "x, v, p" if v else "x, p"
+        if rows:
+            args += f", rows, lo, hi{dargs}"
+        L = _opening(name, args, decorator)
+        L += self.lay.kernel_lines(self.pr, data=rows, v=v)
+        base = "1 + " if kind == "vg" else ""
+        stmts = self._stmts(sched, kind, base)
+        k = _Kernel(sched, self.pr)
+        temps = sched.needed([e for _, _, e in stmts])
+        L += [k.alloc(t, "    ") for t in temps if t.rank]
+        L.append({"v": "    out = np.zeros(1)", "g": "    out = np.zeros(_n)",
+                  "vg": "    out = np.zeros(1 + _n)", "hp": "    out = np.zeros(_n)",
+                  "h": "    out = np.zeros((_n, _n))"}[kind])
+        L.append("    val = 0.0")
+        inner = "        " if rows else "    "
+        body = []
+        for t in temps:
+            if not (rows and t.row):
+                L += k.temp(t, "    ")
+            else:
+                body += k.temp(t, inner)
+        for loops, tmpl, e in stmts:
+            body += k.nest(loops, [(tmpl, e)], inner)
+        if rows:
+            L += ["    for _k in range(lo, hi):", "        _r = rows[_k]"] + body
+        else:
+            L += body
+        if kind in ("v", "vg"):
+            L.append("    out[0] = val")
+        L.append("    return out")
+        return L
+
+    def module(self):
+        lay = self.lay
+        L = [self._header()]
+        L += [f"KIND = 'matrix-objective'", f"REDUCE = {self.reduce!r}", f"ORDER = {self.order}",
+              f"PENALTY = {self.pen is not None}", f"NDATA = {len(lay.data)}"]
+        kinds = KINDS if self.order >= 2 else ("v", "g", "vg")
+        data = bool(lay.data)
+        for kind in kinds:
+            L += self.kernel(f"_acc_{kind}", kind, self.sched, rows=data,
+                             decorator="_sum_kernel" if data else "_kernel")
+            if self.psched is not None:
+                L += self.kernel(f"_pen_{kind}", kind, self.psched, rows=False,
+                                 decorator="_kernel")
+        if data:
+            for kind in kinds:
+                L += self._sums(kind)
+            for name in (lambda s: s, parallel):
+                for kind in kinds:
+                    L += self._wrapper(kind, name)
+        else:
+            for kind in kinds:
+                L += self._plain_wrapper(kind)
+        if self.order >= 2:
+            L += self._hess_values(data)
+        return "\n".join(L) + "\n"
+
+    def _header(self):
+        lay = self.lay
+        lines = ['"""Kernels generated by derive-toolkit codegen (matrix objective).', "",
+                 CACHE_NOTE, '"""',
+                 "# Layout (names shown with ascii(); they never appear in code):"]
+        for k, s in enumerate(lay.wrt):
+            lines.append(f"#   x[_xo{k} ...] <- {ascii(str(s))} {ascii(str(shape_of(s)))}")
+        for k, s in enumerate(lay.params):
+            lines.append(f"#   p[_po{k} ...] <- {ascii(str(s))} {ascii(str(shape_of(s)))}")
+        for k, s in enumerate(lay.data):
+            lines.append(f"#   d{k} <- {ascii(str(s))}")
+        for s, n in lay.size_names().items():
+            lines.append(f"#   {n} <- size {ascii(str(s))}")
+        return "\n".join(lines) + "\n" + prelude(self.jit)
+
+    def _sums(self, kind):
+        v = "v, " if kind == "hp" else ""
+        dargs = "".join(f", d{k}" for k in range(len(self.lay.data)))
+        args = f"x, {v}p, rows{dargs}"
+        call = f"x, {v}p, rows, {{}}, {{}}{dargs}"
+        chunks = _HESS_CHUNKS if kind == "h" else PAR_CHUNKS
+        L = _opening(f"_psum_{kind}", args, "_parallel_kernel")
+        L += ["    m = rows.shape[0]",
+              f"    nc = max(1, min({chunks}, m // {PAR_BLOCK}))",
+              f"    first = _acc_{kind}({call.format(0, '(m // nc)')})",
+              "    parts = np.empty((nc,) + first.shape)",
+              "    parts[0] = first",
+              "    for c in prange(1, nc):",
+              f"        parts[c] = _acc_{kind}({call.format('(c * m) // nc', '((c + 1) * m) // nc')})",
+              "    return parts.sum(axis=0)"]
+        return L
+
+    def _finish(self, kind, w):
+        """Lines turning the summed ``a`` into the result (mean, penalty, mirror, type)."""
+        L = []
+        if self.reduce == "mean":
+            L.append("    a = a * (1.0 / rows.shape[0])")
+        if self.pen is not None:
+            v = "v, " if kind == "hp" else ""
+            L.append(f"    a = a + _pen_{kind}(x, {v}p){w}")
+        if kind == "h":
+            L += self._mirror()
+        ret = {"v": "    return a[0]", "g": "    return a", "hp": "    return a",
+               "vg": "    return a[0], a[1:].copy()", "h": "    return a"}[kind]
+        return L + [ret]
+
+    def _mirror(self):
+        """Off-diagonal blocks below the diagonal from those above."""
+        lay = self.lay
+        if len(lay.wrt) < 2:
+            return []
+        L = self.lay.kernel_lines(self.pr, data=bool(lay.data), v=False)
+        for k in range(len(lay.wrt)):
+            for m in range(k + 1, len(lay.wrt)):
+                nk = self.pr.doprint(shape_of(lay.wrt[k])[0] * shape_of(lay.wrt[k])[1])
+                nm = self.pr.doprint(shape_of(lay.wrt[m])[0] * shape_of(lay.wrt[m])[1])
+                L.append(f"    a[_xo{m}:_xo{m} + {nm}, _xo{k}:_xo{k} + {nk}] = "
+                         f"a[_xo{k}:_xo{k} + {nk}, _xo{m}:_xo{m} + {nm}].T")
+        return L
+
+    def _wrapper(self, kind, name):
+        v = "v, " if kind == "hp" else ""
+        dargs = "".join(f", d{k}" for k in range(len(self.lay.data)))
+        args = f"x, {v}p, rows{dargs}"
+        L = _opening(name(PUBLIC[kind]), args)
+        if name is parallel:
+            L.append(f"    a = _psum_{kind}({args})")
+        else:  # the row-block kernel directly: one dispatcher less to compile
+            L.append(f"    a = _acc_{kind}(x, {v}p, rows, 0, rows.shape[0]{dargs})")
+        w = ""
+        if self.pen is not None and self.reduce == "sum":
+            L.append("    w = rows.shape[0] / d0.shape[0]")
+            w = " * w"
+        return L + self._finish(kind, w)
+
+    def _plain_wrapper(self, kind):
+        v = "v, " if kind == "hp" else ""
+        L = _opening(PUBLIC[kind], f"x, {v}p")
+        L.append(f"    a = _acc_{kind}(x, {v}p)")
+        if kind == "h":
+            L += self._mirror()
+        ret = {"v": "    return a[0]", "g": "    return a", "hp": "    return a",
+               "vg": "    return a[0], a[1:].copy()", "h": "    return a"}[kind]
+        return L + [ret]
+
+    def _hess_values(self, data):
+        dargs = "".join(f", d{k}" for k in range(len(self.lay.data)))
+        args = f"x, p, rows{dargs}" if data else "x, p"
+        L = []
+        for name in ((lambda s: s), parallel) if data else ((lambda s: s),):
+            L += _opening(name("hess_values"), args,
+                          doc="Hessian entries in CSR order of the dense pattern (row-major).")
+            L += [f"    return {name('hess')}({args}).ravel()"]
+        return L
+
+
+def matrix_module(layout, part, penalty, reduce, order, jit=True):
+    """Source of the kernel module of a matrix model (``part``: :class:`~codegen.matrix_symbolic.
+    Part` of the per-row term, or of the whole objective without data; ``penalty``: the Part
+    of the penalty or None)."""
+    return _Emitter(layout, part, penalty, reduce, order, jit).module()
