@@ -192,3 +192,60 @@ def depends_on(exprs, wrt):
     """True when any expression has a free symbol in ``wrt``."""
     ws = set(wrt)
     return any(getattr(e, "free_symbols", set()) & ws for e in exprs)
+
+
+def as_matrix_wrt(wrt, name="wrt"):
+    """``(variables, single)`` when ``wrt`` holds a MatrixSymbol, else None (plain Symbols).
+
+    ``wrt`` is a MatrixSymbol (``single``) or a sequence of MatrixSymbols and Symbols.
+    Sizes must be positive integers or integer Symbols.
+
+    >>> import sympy as sp
+    >>> d = sp.Symbol("d", integer=True, positive=True)
+    >>> w, b = sp.MatrixSymbol("w", d, 1), sp.Symbol("b")
+    >>> as_matrix_wrt(w), as_matrix_wrt([w, b]), as_matrix_wrt([b])
+    (((w,), True), ((w, b), False), None)
+    """
+    if isinstance(wrt, sp.MatrixSymbol):
+        items, single = [wrt], True
+    elif isinstance(wrt, (list, tuple)) and any(isinstance(v, sp.MatrixSymbol) for v in wrt):
+        items, single = list(wrt), False
+    else:
+        return None
+    seen = set()
+    for i, v in enumerate(items):
+        at = name if single else f"{name}[{i}]"
+        if isinstance(v, sp.MatrixSymbol):
+            for dim, what in zip(v.shape, ("rows", "columns")):
+                if not (dim.is_integer and dim.is_positive is not False and (dim.is_Integer or dim.is_Symbol)):
+                    raise InputError(
+                        f"{at} = {v.name} has {what} {dim}: a size must be a positive integer or an "
+                        "integer Symbol, e.g. sympy.Symbol('d', integer=True, positive=True)")
+        elif not isinstance(v, sp.Symbol):
+            raise InputError(f"{at} = {v!r} is not a sympy Symbol or MatrixSymbol ({type(v).__name__})")
+        if v in seen:
+            raise InputError(f"{name} lists the variable {v} twice (at index {i})")
+        seen.add(v)
+    return tuple(items), single
+
+
+def as_matrix_objective(f, name="f"):
+    """``f`` as a scalar expression; a 1x1 matrix expression (``w.T*A*w``) is taken at [0, 0].
+
+    >>> import sympy as sp
+    >>> w = sp.MatrixSymbol("w", 2, 1)
+    >>> as_matrix_objective(w * w.T)
+    Traceback (most recent call last):
+    ...
+    derive._validate.InputError: f must be a scalar expression, got the 2x1 * 1x2 = 2x2 matrix expression w*w.T: index it, e.g. f[0, 0]
+    """
+    if isinstance(f, sp.MatrixExpr) and not isinstance(f, MatrixBase):
+        if f.shape == (1, 1):
+            return f[0, 0]
+        parts = " * ".join(f"{a.shape[0]}x{a.shape[1]}" for a in f.args
+                           if isinstance(f, sp.MatMul) and isinstance(a, sp.MatrixExpr))
+        shape = f"{f.shape[0]}x{f.shape[1]}"
+        raise InputError(f"{name} must be a scalar expression, got the "
+                         f"{parts + ' = ' if parts else ''}{shape} matrix expression {f}: "
+                         "index it, e.g. f[0, 0]")
+    return as_scalar(f, name)
