@@ -203,13 +203,14 @@ class _Emitter:
         return out
 
     def kernel(self, name, kind, sched, rows, decorator="_sum_kernel"):
+        """``rows``: a sum over rows[lo:hi] of the data; else no row loop (the data arrays, if
+        any, are passed for their sizes: a penalty's)."""
         v = kind == "hp"
         dargs = "".join(f", d{k}" for k in range(len(self.lay.data)))
         args = "x, v, p" if v else "x, p"
-        if rows:
-            args += f", rows, lo, hi{dargs}"
+        args += f", rows, lo, hi{dargs}" if rows else dargs
         L = _opening(name, args, decorator)
-        L += self.lay.kernel_lines(self.pr, data=rows, v=v)
+        L += self.lay.kernel_lines(self.pr, data=bool(self.lay.data), v=v)
         base = "1 + " if kind == "vg" else ""
         stmts = self._stmts(sched, kind, base)
         k = _Kernel(sched, self.pr)
@@ -302,7 +303,8 @@ class _Emitter:
             L.append("    a = a * (1.0 / rows.shape[0])")
         if self.pen is not None:
             v = "v, " if kind == "hp" else ""
-            L.append(f"    a = a + _pen_{kind}(x, {v}p){w}")
+            dargs = "".join(f", d{k}" for k in range(len(self.lay.data)))
+            L.append(f"    a = a + _pen_{kind}(x, {v}p{dargs}){w}")
         if kind == "h":
             L += self._mirror()
         ret = {"v": "    return a[0]", "g": "    return a", "hp": "    return a",

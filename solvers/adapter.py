@@ -46,7 +46,7 @@ class Kernels:
 
     compiled = True  # the loops can run as nopython code on these kernels
 
-    def __init__(self, obj, args=(), rows=None):
+    def __init__(self, obj, args=(), rows=None, n=None):
         jit = getattr(obj, "jit", None)
         if jit is None or not hasattr(obj, "pack_args"):
             raise ObjectiveError(
@@ -60,7 +60,13 @@ class Kernels:
         if len(kargs) > 1:  # mini-batches index the rows: make them one concrete array type
             kargs = (kargs[0], np.ascontiguousarray(kargs[1], dtype=np.int64)) + kargs[2:]
         self.kargs = kargs
-        self.n = int(obj.n)
+        if obj.n is None:  # a matrix model: its sizes come from the data, params and x0
+            self.n = int(obj.n_for(kargs, n))
+        else:
+            self.n = int(obj.n)
+        kernels_for = getattr(obj, "solver_kernels", None)
+        if kernels_for is not None:  # multi-threaded kernels above a size threshold
+            self.jit = kernels_for(kargs, self.n)
         self.kargs_type = numba.typeof(self.kargs)
         ktypes = tuple(self.kargs_type.types)
         self.has_data = len(ktypes) > 1
@@ -81,7 +87,11 @@ class Kernels:
                                      f"which this method needs")
             warm = getattr(self.obj, "warmup", None)
             if warm is not None and not disp.signatures:
-                warm(kernels=[name])  # compiled by codegen: timed, and reported when slow
+                # compiled by codegen: timed, and reported when slow
+                if self.jit is getattr(self.obj, "jit_parallel", None):
+                    warm(kernels=[name], parallel=True)
+                else:
+                    warm(kernels=[name])
             try:
                 ref = self._refs[name] = KernelRef(disp, ftype)
             except KernelCompileError as exc:
@@ -149,7 +159,8 @@ def as_kernels(objective, args=(), wrt=None, rows=None, n=None):
     if _dask_args(args):  # evaluated where the blocks live, by loops running in Python
         from .dask_kernels import DaskKernels
         return DaskKernels(objective, args, rows=rows)
-    if (isinstance(args, tuple) and len(args) == 0) and rows is None:
+    if (isinstance(args, tuple) and len(args) == 0) and rows is None \
+            and getattr(objective, "n", 0) is not None:
         try:
             kern = _KERNELS.get(objective)
         except TypeError:  # not weak-referenceable
@@ -157,7 +168,7 @@ def as_kernels(objective, args=(), wrt=None, rows=None, n=None):
         if kern is None:
             kern = _KERNELS[objective] = Kernels(objective, args, rows=rows)
         return kern
-    return Kernels(objective, args, rows=rows)
+    return Kernels(objective, args, rows=rows, n=n)
 
 
 class LoopCallback:

@@ -38,6 +38,9 @@ def warmup(objective, methods=("lbfgs",), args=(), x0=None, bounds=None):
                         f"{type(objective).__name__}")
     kernels()
     times["kernels"] = time.perf_counter() - start
+    if x0 is None and objective.n is None:
+        raise ValueError("the number of variables of this matrix model depends on the sizes of "
+                         "its arguments: give x0 (a starting point of the fit's length)")
     x = np.zeros(int(objective.n)) if x0 is None else x0
     for key in keys:
         start = time.perf_counter()
