@@ -133,6 +133,9 @@ def _expand_entry(e):
 
 def _expand_sum(e):
     body = _expand(e.function)
+    if body is e.function and all(len(lim) == 3 and not lim[1].has(sp.Sum, MatrixElement)
+                                  and not lim[2].has(sp.Sum, MatrixElement) for lim in e.limits):
+        return e
     for lim in e.limits:
         if len(lim) != 3:
             raise InputError(f"{e}: give every Sum a range (k, lo, hi); {tuple(lim)} has none")
@@ -208,32 +211,54 @@ def peel(e):
 
 # ------------------------------------------------------------------ canonical names
 
-_PLACEHOLDER = "_idx_placeholder_"
+# commutative heads: their arguments are serialized in sorted order, so that the key does not
+# depend on how SymPy ordered them (which depends on the original index names)
+_COMMUTATIVE = (sp.Add, sp.Mul, sp.Max, sp.Min, _Delta)
 
 
-def _debruijn(e, depth):
-    """``e`` with every bound index replaced by a placeholder named for its nesting depth."""
+@lru_cache(maxsize=8192)
+def _atom_key(e):
+    return sp.srepr(e)
+
+
+def _key(e, env, depth):
+    """A deterministic string for e: bound indices by env (placeholders or canonical names)."""
+    if isinstance(e, sp.Symbol):
+        return env.get(e) or _atom_key(e)
+    if not e.args or isinstance(e, sp.MatrixSymbol):
+        return _atom_key(e)
     if isinstance(e, sp.Sum):
-        inner, (k, lo, hi) = peel(e)
-        p = sp.Symbol(f"{_PLACEHOLDER}{depth}", integer=True)
-        return sp.Sum(_debruijn(inner.xreplace({k: p}), depth + 1), (p, lo, hi))
-    if not e.args or not e.has(sp.Sum):
-        return e
-    return e.func(*[_debruijn(a, depth) if isinstance(a, sp.Basic) else a for a in e.args])
+        return _sum_key(e.function, e.limits, env, depth)
+    keys = [_key(a, env, depth) for a in e.args]
+    if isinstance(e, _COMMUTATIVE):
+        keys.sort()
+    return f"{type(e).__name__}({','.join(keys)})"
 
 
-@lru_cache(maxsize=4096)
-def _canonical_name(s):
-    key = sp.srepr(_debruijn(s, 0)).encode()
-    return sp.Symbol("_k" + hashlib.sha256(key).hexdigest()[:12], integer=True)
+def _sum_key(body, limits, env, depth):
+    """Key of Sum(body, *limits), limits innermost first; bound indices -> '#<depth>'."""
+    n = len(limits)
+    inner = dict(env)
+    for i, (k, _, _) in enumerate(limits):
+        inner[k] = f"#{depth + n - 1 - i}"
+    out = _key(body, inner, depth + n)
+    for k, lo, hi in limits:
+        out = f"Sum[{_key(lo, env, depth)},{_key(hi, env, depth)}]({out})"
+    return out
+
+
+def _name(key):
+    return sp.Symbol("_k" + hashlib.sha256(key.encode()).hexdigest()[:12], integer=True)
 
 
 def canonical(e):
-    """Rename every summation index of ``e`` (Sums with one limit) canonically.
+    """Rename every summation index of ``e`` canonically.
 
-    A Sum's name hashes the Sum with its own and inner indices replaced by depth-numbered
-    placeholders (alpha-invariant); outer sums are renamed first, so the indices of enclosing
-    sums that appear in an inner sum already carry their stable names.
+    The index of a Sum is named by a hash of the Sum with its own and inner indices replaced
+    by depth-numbered placeholders (alpha-invariant: equal sums get equal names whatever their
+    indices were called); the arguments of Add, Mul, Max, Min and KroneckerDelta are hashed in
+    sorted order. Outer sums are named first, so an inner sum sees the stable names of the
+    indices of the sums around it. In ``Sum(body, l1, ..., ln)`` each limit is one level.
 
     >>> import sympy as sp
     >>> i, j = sp.symbols("i j", integer=True)
@@ -243,12 +268,60 @@ def canonical(e):
     """
     if not isinstance(e, sp.Basic) or not e.has(sp.Sum):
         return e
+    return _rename(e, {}, {})
+
+
+def _rename(e, env, env_keys):
+    """e with bound indices renamed; env: old index -> new Symbol, env_keys: old -> its key."""
+    if isinstance(e, sp.Symbol):
+        return env.get(e, e)
+    if not e.args or isinstance(e, sp.MatrixSymbol):
+        return e
     if isinstance(e, sp.Sum):
-        inner, (k, lo, hi) = peel(e)
-        new = _canonical_name(e)
-        body = inner.xreplace({k: new}) if new != k else inner
-        return sp.Sum(canonical(body), (new, lo, hi))
-    return e.func(*[canonical(a) for a in e.args])
+        return _rename_sum(e, env, env_keys)
+    args = [_rename(a, env, env_keys) for a in e.args]
+    if all(a is b for a, b in zip(args, e.args)):
+        return e
+    return _rebuild(e, args)
+
+
+def _rebuild(e, args):
+    """e.func(*args), skipping what renaming indices cannot change: SymPy's index validation
+    of a MatrixElement and the evaluation of functions (each asks assumptions of its argument,
+    most of the time spent here)."""
+    if isinstance(e, MatrixElement) and isinstance(args[0], sp.MatrixSymbol):
+        return sp.Expr.__new__(MatrixElement, *args)
+    if isinstance(e, sp.Function) and not isinstance(e, (_Delta, sp.Piecewise)):
+        return e.func(*args, evaluate=False)
+    return e.func(*args)
+
+
+def _replace(e, mapping):
+    """e.xreplace(mapping) for index symbols, rebuilt with :func:`_rebuild`."""
+    if isinstance(e, sp.Symbol):
+        return mapping.get(e, e)
+    if not e.args or isinstance(e, sp.MatrixSymbol):
+        return e
+    args = [_replace(a, mapping) for a in e.args]
+    if all(a is b for a, b in zip(args, e.args)):
+        return e
+    return _rebuild(e, args)
+
+
+def _rename_sum(e, env, env_keys):
+    limits = list(e.limits)
+    env, env_keys = dict(env), dict(env_keys)
+    names = []
+    for m in range(len(limits), 0, -1):  # outermost first: inner levels see its name
+        new = _name(_sum_key(e.function, limits[:m], env_keys, 0))
+        k = limits[m - 1][0]
+        env[k], env_keys[k] = new, _atom_key(new)
+        names.append(new)
+    body = _rename(e.function, env, env_keys)
+    new_limits = [(new, lo, hi) for new, (_, lo, hi) in zip(reversed(names), limits)]
+    if body is e.function and all(new == lim[0] for new, lim in zip(reversed(names), limits)):
+        return e
+    return sp.Sum(body, *new_limits)
 
 
 # ------------------------------------------------------------------ queries
@@ -464,7 +537,7 @@ class _Reverse:
                 if a == b and _same(lo, 0) and _same(hi, dim - 1):
                     rest = list(sp.Mul.make_args(term))
                     rest.remove(f)
-                    return sp.Mul(*rest).xreplace({k: a})
+                    return _replace(sp.Mul(*rest), {k: a})
         return None
 
 
@@ -591,7 +664,7 @@ class _Forward:
     def _d(self, e):
         if isinstance(e, MatrixElement):
             V = self.t.get(e.parent)
-            return sp.S.Zero if V is None else V[e.i, e.j]
+            return sp.S.Zero if V is None else _rebuild(e, (V, e.i, e.j))
         if isinstance(e, sp.Sum):
             inner, (k, lo, hi) = peel(e)
             return _sum_pulled(self.d(inner), (k, lo, hi))
