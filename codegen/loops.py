@@ -37,7 +37,7 @@ from derive.ml import logsumexp, sigmoid, softplus
 from .errors import CodegenError
 from .printer import NumbaPrinter, sigmoid_e, softplus_e
 
-__all__ = ["TmpRef", "Temp", "Scheduler", "LoopPrinter", "licm", "costly"]
+__all__ = ["TmpRef", "Temp", "Scheduler", "LoopPrinter", "licm", "costly", "lse", "stable_lse"]
 
 
 class TmpRef(sp.Function):
@@ -48,6 +48,77 @@ class TmpRef(sp.Function):
     @classmethod
     def eval(cls, *args):
         return None
+
+
+class lse(sp.Function):
+    """``log(Sum(exp(u), (k, lo, hi)))`` computed with the maximum shifted out (never
+    overflows); its argument is the Sum.  Made by :func:`stable_lse` after differentiating."""
+
+    is_real = True
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+
+def _sumexp(e):
+    return isinstance(e, sp.Sum) and isinstance(e.function, sp.exp)
+
+
+def _exp_product(e):
+    """A product with an exp factor, or a sum of such products."""
+    if e.is_Add:
+        return all(_exp_product(t) for t in e.args)
+    return isinstance(e, sp.exp) or (e.is_Mul and any(isinstance(a, sp.exp) for a in e.args))
+
+
+def _times_exp(e, u):
+    """``e * exp(u)`` with the exps merged, term by term in a sum."""
+    return sp.Add(*[_merge_exps(sp.Mul(t, sp.exp(u))) for t in sp.Add.make_args(e)])
+
+
+def _merge_exps(m):
+    """A product with exp(... - n*lse(S)) factors: the exps merged into one, and one -lse(S)
+    moved into each Sum factor whose body is a product with an exp (softmax entries
+    exp(u_k - lse), never exp(u_k) / Sum exp, which overflows)."""
+    exps = [a for a in m.args if isinstance(a, sp.exp)]
+    if not any(a.has(lse) for a in exps):
+        return m
+    rest = [a for a in m.args if not isinstance(a, sp.exp)]
+    arg = sp.Add(*[a.args[0] for a in exps])
+    for i, r in enumerate(rest):
+        if not (isinstance(r, sp.Sum) and _exp_product(r.function)):
+            continue
+        for L in sorted(arg.atoms(lse), key=str):
+            c = arg.coeff(L)
+            if c.is_number and c <= -1 and r.limits[0][0] not in L.free_symbols:
+                body = _times_exp(r.function, -L)
+                rest[i] = sp.Sum(body, r.limits[0])
+                arg = arg + L
+                break
+    return sp.Mul(*rest, sp.exp(arg))
+
+
+def stable_lse(e):
+    """``e`` with log(Sum(exp(u))) as :class:`lse` and Sum(exp(u))**-n as exp(-n*lse), the
+    exponentials merged: log-sum-exp and softmax that do not overflow for large u.
+
+    >>> import sympy as sp
+    >>> k = sp.Symbol("k", integer=True)
+    >>> z = sp.MatrixSymbol("z", 3, 1)
+    >>> S = sp.Sum(sp.exp(z[k, 0]), (k, 0, 2))
+    >>> stable_lse(sp.exp(z[0, 0]) / S)
+    exp(-lse(Sum(exp(z[k, 0]), (k, 0, 2))) + z[0, 0])
+    """
+    if e.is_Atom or not e.has(sp.Sum):
+        return e
+    args = [stable_lse(a) if isinstance(a, sp.Basic) else a for a in e.args]
+    if isinstance(e, sp.log) and _sumexp(args[0]):
+        return lse(args[0])
+    if isinstance(e, sp.Pow) and _sumexp(args[0]) and args[1].is_negative:
+        return sp.exp(args[1] * lse(args[0]))
+    new = e.func(*args) if args != list(e.args) else e
+    return _merge_exps(new) if new.is_Mul else new
 
 
 # Functions whose evaluation costs much more than a multiply-add.
@@ -68,7 +139,8 @@ SUMVAR = sp.Symbol("_s", integer=True)  # a sum temporary's own summation index
 
 
 class Temp:
-    """A temporary: ``kind`` 'sum' (``Sum(body, (SUMVAR, lo, hi))``) or 'expr' (``body``) over
+    """A temporary: ``kind`` 'sum' (``Sum(body, (SUMVAR, lo, hi))``), 'lse' (log of the Sum of
+    exp(body), shifted by the maximum) or 'expr' (``body``) over
     the placeholder indices ``_PH[:rank]`` with ranges ``ranges``; ``row``: depends on a data
     row."""
 
@@ -127,6 +199,13 @@ class Scheduler:
             return e
         if isinstance(e, MatrixElement):
             return e
+        if isinstance(e, lse):
+            S = e.args[0]
+            k, lo, hi = S.limits[0]
+            self.ranges[k] = (lo, hi)
+            free = self._free_of_sum(S)
+            body = self.lower(S.function.args[0], free | {k})
+            return self._temp("lse", free, body, k, (lo, hi))
         if isinstance(e, sp.Sum):
             if len(e.limits) != 1:
                 raise CodegenError(f"a Sum with {len(e.limits)} limits reached codegen: "

@@ -123,6 +123,13 @@ class _Kernel:
         if t.kind == "expr":
             return self.nest(loops, [(at + " = {}", t.body)], pad)
         lo, hi = t.limits
+        if t.kind == "lse":  # two passes: the maximum, then the shifted sum
+            inner = pad + "    " * len(loops)
+            first = self.nest(loops + [(SUMVAR, lo, hi)], [("_m = max(_m, {})", t.body)], pad,
+                              around=(["_m = -math.inf"], []))
+            second = self.nest([(SUMVAR, lo, hi)], [("_acc += math.exp({} - _m)", t.body)],
+                               inner, around=(["_acc = 0.0"], [f"{at} = _m + math.log(_acc)"]))
+            return first + second
         return self.nest(loops + [(SUMVAR, lo, hi)], [("_acc += {}", t.body)], pad,
                          around=(["_acc = 0.0"], [f"{at} = _acc"]))
 

@@ -22,6 +22,7 @@ from derive._validate import RealVars
 from derive.indexed import directional, entry_derivative, index_form
 
 from .errors import CodegenError
+from .loops import stable_lse
 from .matrix_layout import is_matrix, shape_of
 from .printer import expand_exp_sharing, steps_ae
 from .rewrite import stabilize
@@ -104,8 +105,7 @@ def derive_part(f, wrt, order=2, stable=True, lap=lambda stage: None):
             for m in range(k, len(wrt)):
                 hess[(k, m)] = _d(G, wrt_r[m], cols[m])
         lap("hessian")
-    back = real.back
-    return Part(expand_exp_sharing(back(F)),
-                tuple(expand_exp_sharing(back(g)) for g in grads),
-                tuple(expand_exp_sharing(back(h)) for h in hessp),
-                {k: expand_exp_sharing(back(h)) for k, h in hess.items()}, rows, cols, tans)
+    def done(e):
+        return expand_exp_sharing(stable_lse(real.back(e)))
+    return Part(done(F), tuple(done(g) for g in grads), tuple(done(h) for h in hessp),
+                {k: done(h) for k, h in hess.items()}, rows, cols, tans)
