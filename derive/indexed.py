@@ -26,6 +26,8 @@ import hashlib
 from functools import lru_cache
 
 import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalMatrix, DiagonalOf
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ._validate import InputError
@@ -40,7 +42,8 @@ _Delta = sp.KroneckerDelta
 # matrix expressions whose entries SymPy writes with _entry (sums of entries of their arguments)
 _ENTRY_TYPES = (
     sp.MatAdd, sp.MatMul, sp.Transpose, sp.Identity, sp.ZeroMatrix, sp.OneMatrix,
-    sp.HadamardProduct, sp.HadamardPower, sp.MatPow,
+    sp.HadamardProduct, sp.HadamardPower, sp.MatPow, DiagMatrix, DiagonalMatrix, DiagonalOf,
+    ElementwiseApplyFunction,
 )
 _NOT_SUPPORTED = {
     "Trace": "write it with an index, e.g. Sum(A[k, k], (k, 0, d - 1))",
@@ -73,7 +76,22 @@ def index_form(expr):
     e = _sympify(expr)
     e = _expand(e)
     _check(e, frozenset(), _index_symbols(e))
+    if e.has(_Delta):
+        e = _sum_deltas(e, index_ranges(e))
     return canonical(e)
+
+
+def _sum_deltas(e, ranges):
+    """Sums over k of KroneckerDelta(k, m) * g(k) -> g(m) where m has k's range (Identity and
+    DiagMatrix inside products give those)."""
+    if not e.has(_Delta) or not e.args:
+        return e
+    if isinstance(e, sp.Sum):
+        inner, lim = peel(e)
+        body = _sum_deltas(inner, ranges)
+        return _collapse_sum(body, lim, ranges, pull=False)
+    args = [_sum_deltas(a, ranges) for a in e.args]
+    return e if all(a is b for a, b in zip(args, e.args)) else e.func(*args)
 
 
 def _sympify(expr):
@@ -126,8 +144,8 @@ def _expand_entry(e):
         raise InputError(f"{name} ({m}) in {e} is not supported: {_NOT_SUPPORTED[name]}")
     if not isinstance(m, _ENTRY_TYPES):
         raise InputError(f"{name} ({m}) in {e} has no index form here; supported: MatrixSymbol, "
-                         "products, sums, transposes, scalar multiples, Identity, ZeroMatrix, "
-                         "OneMatrix, HadamardProduct")
+                         "products, sums, transposes, scalar multiples, positive powers, Identity, "
+                         "ZeroMatrix, OneMatrix, HadamardProduct/Power, DiagMatrix, applyfunc")
     return _expand(m._entry(i, j, expand=False))
 
 
@@ -419,8 +437,9 @@ def pull_out(expr):
     return expr.func(*[pull_out(a) for a in expr.args])
 
 
-def _sum_pulled(body, lim):
-    """Sum(body, lim) with independent factors in front, terms grouped by those factors."""
+def _sum_pulled(body, lim, only=None):
+    """Sum(body, lim) with independent factors in front (of type ``only`` if given), terms
+    grouped by those factors."""
     k, lo, hi = lim
     if body == 0:
         return sp.S.Zero
@@ -428,7 +447,8 @@ def _sum_pulled(body, lim):
     for term in sp.Add.make_args(body):
         dep, indep = [], []
         for f in sp.Mul.make_args(term):
-            (dep if k in f.free_symbols else indep).append(f)
+            movable = k not in f.free_symbols and (only is None or isinstance(f, only))
+            (indep if movable else dep).append(f)
         groups.setdefault(sp.Mul(*indep), []).append(sp.Mul(*dep))
     out = []
     for indep, deps in groups.items():
@@ -487,6 +507,10 @@ class _Reverse:
 
     def __init__(self, W, idx):
         self.W, self.idx = W, idx
+        # the ranges of idx: a Sum over exactly one of them collapses on its delta
+        self.ranges = {}
+        for a, dim in reversed(list(zip(idx, W.shape))):
+            self.ranges[a] = (sp.S.Zero, dim - 1)
         self.memo = {}
 
     def d(self, e):
@@ -514,31 +538,43 @@ class _Reverse:
         return out
 
     def _sum(self, e):
-        inner, (k, lo, hi) = peel(e)
+        inner, lim = peel(e)
         body = self.d(inner)
         if body == 0:
             return sp.S.Zero
-        kept = []
-        out = []
-        for term in _delta_terms(body, k):
-            collapsed = self._collapse(term, k, lo, hi)
-            (kept if collapsed is None else out).append(term if collapsed is None else collapsed)
-        if kept:
-            out.append(_sum_pulled(sp.Add(*kept), (k, lo, hi)))
-        return sp.Add(*out)
+        return _collapse_sum(body, lim, self.ranges, pull=True)
 
-    def _collapse(self, term, k, lo, hi):
-        """term with k := a when it has a factor KroneckerDelta(k, a), a in idx over [lo, hi]."""
-        for f in sp.Mul.make_args(term):
-            if not isinstance(f, _Delta) or k not in f.args:
-                continue
-            a = f.args[1] if f.args[0] == k else f.args[0]
-            for b, dim in zip(self.idx, self.W.shape):
-                if a == b and _same(lo, 0) and _same(hi, dim - 1):
-                    rest = list(sp.Mul.make_args(term))
-                    rest.remove(f)
-                    return _replace(sp.Mul(*rest), {k: a})
-        return None
+
+def _collapse_sum(body, lim, ranges, pull):
+    """Sum(body, lim) with every term holding KroneckerDelta(k, m) summed out (k := m) when m
+    ranges over exactly [lo, hi] (``ranges``: index -> (lo, hi)); the rest stays summed,
+    independent factors pulled out when ``pull``."""
+    k, lo, hi = lim
+    # without pull, only deltas move out (to reach the Sum over their other index)
+    only = None if pull else _Delta
+    if not _has_delta_of(body, k):
+        return _sum_pulled(body, lim, only)
+    kept, out = [], []
+    for term in _delta_terms(body, k):
+        collapsed = _collapse(term, k, lo, hi, ranges)
+        (kept if collapsed is None else out).append(term if collapsed is None else collapsed)
+    if kept:
+        out.append(_sum_pulled(sp.Add(*kept), lim, only))
+    return sp.Add(*out)
+
+
+def _collapse(term, k, lo, hi, ranges):
+    """term with k := m when it has a factor KroneckerDelta(k, m), m over [lo, hi]; else None."""
+    for f in sp.Mul.make_args(term):
+        if not isinstance(f, _Delta) or k not in f.args:
+            continue
+        m = f.args[1] if f.args[0] == k else f.args[0]
+        rng = ranges.get(m)
+        if m != k and rng is not None and _same(lo, rng[0]) and _same(hi, rng[1]):
+            rest = list(sp.Mul.make_args(term))
+            rest.remove(f)
+            return _replace(sp.Mul(*rest), {k: m})
+    return None
 
 
 def _same(u, v):

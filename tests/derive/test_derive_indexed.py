@@ -12,6 +12,7 @@ import pytest
 import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive import InputError
@@ -210,6 +211,19 @@ def test_matrix_expressions_inside_entries():
     assert_gradient(f, w, [w, x, A, B])
     assert_gradient(f, B, [w, x, A, B])
     assert not index_form(f).has(sp.Identity, sp.KroneckerDelta)
+
+
+def test_diagonal_matrices_and_powers_inside_entries():
+    N = sp.Symbol("N", integer=True, positive=True)
+    X = sp.MatrixSymbol("X", N, d)
+    f = (v.T * X.T * DiagMatrix(X * w) * X * v)[0, 0] + (w.T * (sp.Identity(d) + DiagMatrix(x)) * w)[0, 0]
+    f += (x.T * A ** 2 * sp.HadamardPower(w, 2))[0, 0] + (x.T * w.applyfunc(sp.exp))[0, 0]
+    g = index_form(f)
+    assert not g.has(sp.KroneckerDelta)  # the deltas of Identity and DiagMatrix are summed out
+    sizes = {**SIZES, N: 2}
+    assert_gradient(f, w, [w, x, v, A, X], sizes=sizes)
+    assert value(g, point([w, x, v, A, X], sizes=sizes), sizes) == pytest.approx(
+        num(explicit(f, [w, x, v, A, X], sizes), point([w, x, v, A, X], sizes=sizes)))
 
 
 def test_concrete_sizes():
