@@ -29,8 +29,20 @@ EXPECT = {
                       r"constant .*\n.*step decay"],
     "backprop": [r"dL/dW11 = dL/dz1 \* dz1/dW11", r"max \|symbolic - finite difference\| .*: \d\.\de-1\d",
                  r"compiled gradient == symbolic gradient", r"Adam, full batch .* test 9\d\.\d%"],
-    "logistic_regression": [r"sklearn \(lbfgs\)\s+\d+\.\d+", r"newton\s+\d+\.\d+\s+\d+ .* CONVERGED",
+    "logistic_regression": [r"N = 569 rows, d = 30 features",
+                            r"compiled vs NumPy .* Hessian rel \d\.\de-\d\d, \d\.\de-\d\d, \d\.\de-\d\d",
+                            r"sklearn \(lbfgs\)\s+\d+\.\d+", r"newton\s+\d+\.\d+\s+\d+ .* CONVERGED",
                             r"\|f_newton - f_sklearn\| = \d\.\de-\d\d"],
+    "softmax_digits": [r"compiled vs NumPy at a random point: value rel \d\.\de-\d\d, gradient rel "
+                       r"\d\.\de-\d\d",
+                       r"L-BFGS reaches sklearn's objective: \|rel gap\| = "
+                       r"(\d\.\de-(0[89]|[1-9]\d)|0\.0e\+00)",
+                       r"adam \(batches of 64\)\s+\d+\.\d+", r"sklearn \(lbfgs\)\s+\d+\.\d+"],
+    "mlp_digits": [r"network 64-32-10 \(tanh, softmax\), 2410 weights",
+                   r"compiled vs NumPy batched backprop .* value rel \d\.\de-\d\d, gradient rel "
+                   r"\d\.\de-\d\d",
+                   r"lbfgs\s+\d+\.\d+\s+\d+\.\d+\s+\d\.\de-\d\d\s+\d+\s+\S+\s+9\d\.\d%",
+                   r"adam \(batches of 64\)\s+\d+\.\d+\s+\d+\.\d+\s+\d\.\de-\d\d"],
     "taylor_newton": [r"Newton step p = -H\^-1 g = \[11/445, 847/2225\]",
                       r"\|difference from a \+ p\| = 0\.0e\+00|\|difference from a \+ p\| = \d\.\de-1\d",
                       r"\s4\s.*\s32\.\d\d\s+32"],
@@ -53,10 +65,11 @@ def _has_matplotlib():
 
 
 def _cli_args(path, outdir):
-    """--outdir for our examples; an example with only --plot FILE gets a file in outdir."""
+    """--outdir for our examples (and --quick where they have it: fewer iterations, the same
+    checks); an example with only --plot FILE gets a file in outdir."""
     src = path.read_text(encoding="utf-8")
     if '"--outdir"' in src:
-        return ["--outdir", str(outdir)]
+        return ["--outdir", str(outdir)] + (["--quick"] if '"--quick"' in src else [])
     if '"--plot"' in src:
         return ["--plot", str(outdir / f"{path.stem}.png")]
     return []
