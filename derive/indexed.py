@@ -17,10 +17,19 @@ codegen's loop kernels. An expression is in *index form* when
 
 Public functions: :func:`index_form`, :func:`entry_derivative` (reverse: d f / d W[a, b]
 with Kronecker deltas collapsed), :func:`directional` (forward: the derivative along
-tangent matrices), :func:`free_indices`, :func:`index_ranges`, :func:`pull_out`.
+tangent matrices), :func:`free_indices`, :func:`index_ranges`, :func:`pull_out`,
+:func:`peel` (walk a several-limit Sum), :func:`canonical` (rename summation indices).
 Gradient of f wrt W at (a, b): ``entry_derivative(f, W, (a, b))``; a Hessian block
 (W, U): ``entry_derivative(G_W, U, (c, e))``; a Hessian-vector product:
-``directional(G_W, {U: V_U})``.
+``directional(G_W, {U: V_U})``. Every result is in index form with canonical names.
+
+Substitute sizes with ``xreplace``, not ``subs``: in SymPy 1.14 ``subs({K: 2, d: 3})`` can
+leave ``MatrixSymbol("W", K, 3)`` inside Sums.
+
+Our own differentiator, not ``diff`` wrt a MatrixElement: SymPy's leaves
+``Sum(KroneckerDelta(...) ...)`` that it does not simplify; here a Sum over k of a term with
+``KroneckerDelta(k, a)`` becomes the term at k = a as soon as it appears, and factors that
+do not depend on a Sum's index are moved in front of it (loop-invariant code motion).
 """
 import hashlib
 from functools import lru_cache
@@ -418,7 +427,7 @@ def pull_out(expr):
 
     Terms of a Sum's body are grouped by their independent factor, so
     ``Sum(a*x[k] + a*y[k] + b, (k, 0, n - 1))`` becomes ``a*Sum(x[k] + y[k], ...) + n*b``.
-    Canonical names are not recomputed (call :func:`index_form` for that).
+    Names are kept: call :func:`canonical` on the result for canonical ones (the Sums changed).
 
     >>> import sympy as sp
     >>> k, l = sp.symbols("k l", integer=True)

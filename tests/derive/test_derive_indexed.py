@@ -97,6 +97,8 @@ def _val(e, env, at):
         return _loop(e.function, list(e.limits), env, at)
     if isinstance(e, sp.KroneckerDelta):
         return complex(_int(e.args[0], env, at) == _int(e.args[1], env, at))
+    if isinstance(e, sp.Piecewise):
+        return next(_val(p, env, at) for p, cond in e.args if _holds(cond, env, at))
     vals = [_val(arg, env, at) for arg in e.args]
     if isinstance(e, sp.Add):
         return sum(vals)
@@ -109,6 +111,13 @@ def _val(e, env, at):
         return vals[0] ** vals[1]
     assert all(abs(u.imag) < 1e-300 for u in vals), e
     return complex(e.func(*[sp.Float(u.real) for u in vals]).evalf())
+
+
+def _holds(cond, env, at):
+    if cond in (sp.true, sp.false):
+        return bool(cond)
+    lhs, rhs = (_val(side, env, at).real for side in cond.args)
+    return bool(cond.func(sp.Float(lhs), sp.Float(rhs)))
 
 
 def _loop(body, limits, env, at):
@@ -288,10 +297,11 @@ d, K, H = sp.symbols("d K H", integer=True, positive=True)
 k, j = sp.symbols("k j", integer=True)
 W, x, t = sp.MatrixSymbol("W", K, d), sp.MatrixSymbol("x", d, 1), sp.MatrixSymbol("t", K, 1)
 W1, W2 = sp.MatrixSymbol("W1", H, d), sp.MatrixSymbol("W2", K, H)
+A = sp.MatrixSymbol("A", d, d)
 sp.Dummy(); sp.Dummy()  # shift SymPy's dummy counter
 zk = sp.Sum(W2[k, j] * sp.tanh((W1 * x)[j, 0]), (j, 0, H - 1))
 f = sp.log(sp.Sum(sp.exp((W * x)[k, 0]), (k, 0, K - 1))) - (t.T * W * x)[0, 0] + sp.Sum(t[k, 0] * zk, (k, 0, K - 1))
-print(sp.srepr(index_form(f)))
+print(sp.srepr(index_form(f + (x.T * A * A.T * A * x)[0, 0])))
 """
 
 
@@ -300,7 +310,7 @@ def test_names_are_the_same_in_every_process():
                               env={**os.environ, "PYTHONHASHSEED": seed}) for seed in ("1", "2")]
     outs = [p.communicate(timeout=120)[0].strip() for p in procs]
     assert all(p.returncode == 0 for p in procs)
-    here = index_form(softmax + sp.Sum(t[k, 0] * zk, (k, 0, K - 1)))
+    here = index_form(softmax + sp.Sum(t[k, 0] * zk, (k, 0, K - 1)) + (x.T * A * A.T * A * x)[0, 0])
     assert outs[0] == outs[1] == sp.srepr(here)
     assert "Dummy" not in outs[0]
 
@@ -320,6 +330,14 @@ def test_pull_out():
     p = sp.MatrixSymbol("p", K, 1)
     s = sp.Sum(p[k, 0] * x[j, 0] + 2 * p[k, 0] * x[j, 0] + y, (k, 0, K - 1))
     assert pull_out(s) == 3 * x[j, 0] * sp.Sum(p[k, 0], (k, 0, K - 1)) + K * y
+
+
+def test_piecewise_and_integer_entries():
+    f = sp.Sum(sp.Piecewise((w[k, 0] ** 2, w[k, 0] > 0), (-w[k, 0], True)), (k, 0, d - 1)) + w[0, 0] ** 3
+    G = assert_gradient(f, w, [w])
+    assert G.has(sp.KroneckerDelta(0, a))  # d w[0, 0]**3 / d w[a, 0]: only for a = 0
+    assert entry_derivative(f, w, (0, 0)).has(w[0, 0] ** 2)
+    assert_gradient(sp.exp(W[1, 2] * W[0, 0]) + (t.T * W * x)[0, 0] ** 2, W, [W, x, t])
 
 
 def test_zero_derivatives_are_quick():
