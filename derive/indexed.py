@@ -245,6 +245,10 @@ _COMMUTATIVE = (sp.Add, sp.Mul, sp.Max, sp.Min, _Delta)
 
 @lru_cache(maxsize=8192)
 def _atom_key(e):
+    if isinstance(e, sp.Dummy):
+        # a Dummy's srepr holds its per-process number; its name and assumptions are stable
+        # (derive.RealVars puts real Dummies for plain symbols such as y, lam)
+        return f"Dummy({e.name!r}, {sorted(e.assumptions0.items())})"
     return sp.srepr(e)
 
 
