@@ -207,9 +207,13 @@ class Scheduler:
             body = self.lower(S.function.args[0], free | {k})
             return self._temp("lse", free, body, k, (lo, hi))
         if isinstance(e, sp.Sum):
-            if len(e.limits) != 1:
-                raise CodegenError(f"a Sum with {len(e.limits)} limits reached codegen: "
-                                   "index_form splits them (internal error)")
+            if len(e.limits) != 1:  # nested one-limit Sums (the first limit is innermost)
+                for k, lo, hi in e.limits:
+                    self.ranges[k] = (lo, hi)
+                inner = self.lower(sp.Sum(e.function, e.limits[0]), ctx)
+                for lim in e.limits[1:]:  # Sum(Sum(...)) would merge again: one at a time
+                    inner = self.lower(sp.Sum(inner, lim), ctx)
+                return inner
             k, lo, hi = e.limits[0]
             self.ranges[k] = (lo, hi)
             free = self._free_of_sum(e)

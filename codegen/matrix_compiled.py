@@ -335,6 +335,11 @@ def compile_matrix(f, wrt, params=(), data=None, reduce="sum", penalty=None, *, 
                                "added once, not per row; put terms with data in f")
         if not data:
             f, penalty = f + penalty, None
+    # The key from the index form: SymPy names the indices of (w.T*x)[0, 0] with Dummies
+    # numbered per process; index_form's names are canonical (the same in every process).
+    f = _index_form(f, "f")
+    if penalty is not None:
+        penalty = _index_form(penalty, "penalty")
     key = cache.key_for("matrix-objective", _canonical(f), sp.srepr(wrt), sp.srepr(params),
                         sp.srepr(tuple(sp.Tuple(*d) if isinstance(d, tuple) else d
                                        for d in data)),
@@ -350,6 +355,16 @@ def compile_matrix(f, wrt, params=(), data=None, reduce="sum", penalty=None, *, 
     items = tuple((False, d) if isinstance(d, tuple) else (True, (d,)) for d in data)
     build = _Build(f, penalty, items, order, bool(jit), bool(stable))
     return MatrixObjective(mod, layout, key, timings, build, not timings, reduce, order)
+
+
+def _index_form(e, what):
+    from derive.indexed import index_form
+    try:
+        return index_form(e)
+    except Exception as exc:
+        if type(exc).__name__ == "InputError":  # derive's: names what has no index form
+            raise CodegenError(f"{what}: {exc}") from exc
+        raise
 
 
 def matrix_source(f, layout, penalty, reduce, order, jit, stable):

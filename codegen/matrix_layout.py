@@ -100,18 +100,30 @@ class Layout:
             for axis, dim in enumerate(self.data_dims(k), start=1):
                 if dim.is_Symbol and dim not in src:
                     src[dim] = ("data", k, axis)
-        for which, total in (("p", self.p_expr), ("x", self.n_expr)):
-            left = [s for s in total.free_symbols if s not in src]
-            if len(left) == 1:
+        self.order = [s for s in self.sizes if s in src]  # binding order in the kernels
+        nonlinear = {}
+        progress = True
+        while progress:
+            progress = False
+            for which, total in (("p", self.p_expr), ("x", self.n_expr)):
+                left = [s for s in total.free_symbols if s not in src]
+                if len(left) != 1:
+                    continue
                 s = left[0]
                 poly = sp.Poly(total, s)
                 if poly.degree() != 1:
-                    raise CodegenError(
-                        f"the size {s} can only be inferred from len({which}), where it "
-                        f"appears non-linearly ({total}); add a data array or a params entry of "
-                        f"size {s}")
+                    nonlinear[s] = (which, total)
+                    continue
                 a, b = poly.all_coeffs()
                 src[s] = (which, a, b)
+                self.order.append(s)
+                progress = True
+        for s, (which, total) in nonlinear.items():
+            if s not in src:
+                raise CodegenError(
+                    f"the size {s} can only be inferred from len({which}), where it "
+                    f"appears non-linearly ({total}); add a data array or a params entry of "
+                    f"size {s}")
         missing = [s for s in self.sizes if s not in src]
         if missing:
             raise CodegenError(
@@ -131,11 +143,13 @@ class Layout:
             src = self.source[s]
             if src[0] == "data":
                 vals[s] = arrays[src[1]].shape[src[2]]
-        for which, length, total in (("p", None if p is None else p.shape[0], self.p_expr),
-                                     ("x", nx, self.n_expr)):
-            for s in self.sizes:
-                src = self.source[s]
-                if src[0] != which or length is None:
+        lengths = {"p": None if p is None else p.shape[0], "x": nx}
+        for s in self.order:
+            src = self.source[s]
+            if src[0] != "data":
+                which, length, total = src[0], lengths[src[0]], \
+                    self.p_expr if src[0] == "p" else self.n_expr
+                if length is None or not (src[1].free_symbols | src[2].free_symbols) <= set(vals):
                     continue
                 a, b = (int(e.xreplace(vals)) for e in src[1:])
                 q, r = divmod(length - b, a)
@@ -200,11 +214,8 @@ class Layout:
         kernel must not read out of bounds)."""
         pr = printer.doprint
         L, checks = [], []
-        order = [s for s in self.sizes if self.source[s][0] == "data"] + \
-            [s for s in self.sizes if self.source[s][0] == "p"] + \
-            [s for s in self.sizes if self.source[s][0] == "x"]
         names = self.size_names()
-        for s in order:
+        for s in self.order:
             src = self.source[s]
             if src[0] == "data":
                 L.append(f"    {names[s]} = d{src[1]}.shape[{src[2]}]")
