@@ -86,7 +86,7 @@ def index_form(expr):
     e = _expand(e)
     _check(e, frozenset(), _index_symbols(e))
     if e.has(_Delta):
-        e = _sum_deltas(e, index_ranges(e))
+        e = _sum_deltas(e, _ranges(e))
     return canonical(e)
 
 
@@ -405,7 +405,11 @@ def index_ranges(expr):
     >>> index_ranges(w[a, 0])
     {a: (0, d - 1)}
     """
-    out = {}
+    return _ranges(expr, strict=True)
+
+
+def _ranges(expr, strict=False):
+    out, clash = {}, set()
     for node in sp.preorder_traversal(expr):
         if isinstance(node, sp.Sum):
             for k, lo, hi in node.limits:
@@ -417,9 +421,13 @@ def index_ranges(expr):
                 if a in free:
                     rng = (sp.S.Zero, dim - 1)
                     if a in out and out[a] != rng:
-                        raise InputError(f"the index {a} indexes dimensions of sizes "
-                                         f"{out[a][1] + 1} and {dim} (in {node})")
+                        if strict:
+                            raise InputError(f"the index {a} indexes dimensions of sizes "
+                                             f"{out[a][1] + 1} and {dim} (in {node})")
+                        clash.add(a)
                     out[a] = rng
+    for a in clash:  # no single range: no delta over it is summed out
+        del out[a]
     return out
 
 
