@@ -184,6 +184,17 @@ def assert_gradient(f, X, mats, scalars=(), sizes=SIZES, seed=0):
     return G
 
 
+def test_the_float_interpreter_agrees_with_evalf():
+    z = w[0, 0] - 2 * w[1, 0]
+    e = sum(f(z) for f in _MATH if f not in (sp.Max, sp.Min, sp.DiracDelta, sp.log))
+    e += sp.Max(z, w[2, 0]) + sp.Min(z, w[2, 0]) + sp.log(1 + z**2) + sp.DiracDelta(z)
+    e += sp.Piecewise((z, z > 0), (z**2, True)) + sp.KroneckerDelta(0, 1) + sp.Sum(w[k, 0] ** 2, (k, 0, 2))
+    at = point([w])
+    ex = explicit(e, [w])
+    assert num(ex, at) == pytest.approx(float(ex.xreplace(at).evalf()), rel=1e-12)
+    assert value(e, at) == pytest.approx(num(ex, at), rel=1e-12)
+
+
 # ------------------------------------------------------------------ the models
 
 logistic = softplus((w.T * x)[0, 0]) - y * (w.T * x)[0, 0] + lam / 2 * (w.T * w)[0, 0]
