@@ -67,7 +67,9 @@ _NOT_SUPPORTED = {
 
 def index_form(expr):
     """Return ``expr`` in index form: entries of matrix expressions expanded into Sums of entries
-    of MatrixSymbols, one limit per Sum, summation indices named canonically.
+    of MatrixSymbols, summation indices named canonically, Kronecker deltas between indices
+    summed out (``Identity``, ``DiagMatrix`` in products). A Sum of a Sum is one Sum with several
+    limits, as SymPy writes it (see :func:`peel`).
 
     Raises ``derive.InputError`` naming what has no index form: an unindexed matrix expression,
     Trace/Determinant/Inverse, a compound index such as ``w[i + 1, 0]``, a triangular Sum.
@@ -122,7 +124,7 @@ def _unindexed(m):
 
 
 def _expand(e):
-    """Expand entries of matrix expressions and split multi-limit Sums (no renaming)."""
+    """Expand entries of matrix expressions into Sums of entries of MatrixSymbols (no renaming)."""
     if isinstance(e, MatrixElement):
         return _expand_entry(e)
     if getattr(e, "is_Matrix", False):

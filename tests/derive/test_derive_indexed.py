@@ -386,6 +386,9 @@ def test_piecewise_and_integer_entries():
     assert G.has(sp.KroneckerDelta(0, a))  # d w[0, 0]**3 / d w[a, 0]: only for a = 0
     assert entry_derivative(f, w, (0, 0)).has(w[0, 0] ** 2)
     assert_gradient(sp.exp(W[1, 2] * W[0, 0]) + (t.T * W * x)[0, 0] ** 2, W, [W, x, t])
+    # a Sum over part of w's rows keeps its delta (a = 0 is outside it)
+    G = assert_gradient(sp.Sum(sp.sin(w[k, 0]), (k, 1, d - 1)), w, [w])
+    assert isinstance(G, sp.Sum) and G.has(sp.KroneckerDelta)
 
 
 def test_zero_derivatives_are_quick():
