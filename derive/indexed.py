@@ -470,17 +470,41 @@ def _sum_pulled(body, lim, only=None):
     for term in sp.Add.make_args(body):
         dep, indep = [], []
         for f in sp.Mul.make_args(term):
-            movable = k not in f.free_symbols and (only is None or isinstance(f, only))
+            # numbers stay: -y[k]*x[k] + s[k]*x[k] is one loop, not two
+            movable = not f.is_Number and k not in f.free_symbols and (only is None or isinstance(f, only))
             (indep if movable else dep).append(f)
         groups.setdefault(sp.Mul(*indep), []).append(sp.Mul(*dep))
     out = []
     for indep, deps in groups.items():
         inner = sp.Add(*deps)
-        if k in inner.free_symbols:
-            out.append(indep * sp.Sum(inner, (k, lo, hi)))
-        else:
+        if k not in inner.free_symbols:
             out.append(indep * inner * (hi - lo + 1))
+            continue
+        c, inner = inner.primitive() if isinstance(inner, sp.Add) else inner.as_coeff_Mul()
+        out.append(c * indep * sp.Sum(_common_factored(inner), (k, lo, hi)))
     return sp.Add(*out)
+
+
+def _common_factored(e):
+    """An Add with the factors common to all its terms in front: s[k]*X[k, a] - y[k]*X[k, a]
+    -> X[k, a]*(s[k] - y[k]) (one product per iteration, and the textbook X^T (s - y))."""
+    if not isinstance(e, sp.Add):
+        return e
+    terms = [list(sp.Mul.make_args(t)) for t in e.args]
+    common = [f for f in terms[0] if not f.is_Number]
+    for t in terms[1:]:
+        left, kept = list(t), []
+        for f in common:
+            if f in left:  # a multiset intersection: w[k]*w[k] and w[k] share one w[k]
+                left.remove(f)
+                kept.append(f)
+        common = kept
+    if not common:
+        return e
+    for t in terms:
+        for f in common:
+            t.remove(f)
+    return sp.Mul(*common, sp.Add(*[sp.Mul(*t) for t in terms]))
 
 
 # ------------------------------------------------------------------ reverse: entry derivative

@@ -215,6 +215,21 @@ def test_logistic_gradient_and_hessian():
             assert ours == pytest.approx(want, rel=1e-9, abs=1e-12)
 
 
+def test_whole_data_logistic_reads_like_the_textbook():
+    N = sp.Symbol("N", integer=True, positive=True)
+    X, yv = sp.MatrixSymbol("X", N, d), sp.MatrixSymbol("y", N, 1)
+    i = sp.Symbol("i", integer=True)
+    f = sp.Sum(softplus((X * w)[i, 0]) - yv[i, 0] * (X * w)[i, 0], (i, 0, N - 1))
+    G = assert_gradient(f, w, [w, X, yv], sizes={**SIZES, N: 4})
+    # X^T (sigma(X w) - y): one loop over rows, X[i, a] times (sigma - y)
+    assert isinstance(G, sp.Sum) and G.limits[0][1:] == (0, N - 1)
+    (ii, _, _), = G.limits
+    factors = sp.Mul.make_args(G.function)
+    assert len(factors) == 2 and X[ii, a] in factors and any(isinstance(u, sp.Add) for u in factors)
+    Hs = entry_derivative(G, w, (c, 0))  # X^T diag(sigma') X: one loop
+    assert isinstance(Hs, sp.Sum) and Hs.function.has(X[Hs.limits[0][0], a] * X[Hs.limits[0][0], c])
+
+
 def test_softmax_regression():
     G = assert_gradient(softmax, W, [W, x, t])
     assert not G.has(sp.KroneckerDelta)
