@@ -218,7 +218,8 @@ def _check_index(e, a, bound):
         raise InputError(f"the index {a} of {e} must be an integer Symbol: "
                          f"sympy.Symbol({a.name!r}, integer=True)")
     raise InputError(f"the index {a} of {e} is not supported: use an index Symbol or an integer "
-                     "(for a shifted entry, shift the range of the Sum instead)")
+                     "(a shifted or strided entry can come from a product with a constant matrix, "
+                     "e.g. (D*w)[k, 0] with D a data or params MatrixSymbol)")
 
 
 def peel(e):
