@@ -489,6 +489,7 @@ def test_random_compositions(case):
     f, Wm, mats, sizes, seed = case
     G = assert_gradient(f, Wm, mats, sizes=sizes, seed=seed)
     assert free_indices(G) <= {a, b}
+    assert index_form(G) == G  # results are in index form, names canonical
     Vm = sp.MatrixSymbol("V", *Wm.shape)
     at = point(mats + [Vm], sizes=sizes, seed=seed)
     ref = explicit(f, mats, sizes)
