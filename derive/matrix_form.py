@@ -236,10 +236,24 @@ def _vector_strict(g, i, env):
         return _convert_strict(g, i, None, env)
     if isinstance(g, sp.Mul):
         coeff, parts = g.as_independent(i, as_Add=False)
-        vs = [_vector(f, i, env) for f in sp.Mul.make_args(parts)]
+        vs = [_vector(f, i, env) for f in _by_atom(parts, {i})]
         v = vs[0] if len(vs) == 1 else HadamardProduct(*vs)
         return v if coeff == 1 else coeff * v
     raise _NoPattern
+
+
+def _by_atom(product, idx):
+    """The factors of ``product`` with those of one same atom multiplied together.
+
+    So ``s (1 - s)`` with ``s = sigmoid(z_i)`` is one entrywise function of ``z``,
+    not the Hadamard product of two.
+    """
+    groups = {}
+    for f in sp.Mul.make_args(product):
+        atoms = _dependence(f, idx)
+        key = frozenset(atoms) if len(atoms) == 1 else f
+        groups[key] = groups.get(key, sp.S.One) * f
+    return list(groups.values())
 
 
 def _matrix(g, p, q, env):
@@ -270,7 +284,7 @@ def _matrix_strict(g, p, q, env):
         return _convert_strict(g, p, q, env)
     if isinstance(g, sp.Mul):
         coeff, parts = g.as_independent(p, q, as_Add=False)
-        ms = [_matrix(f, p, q, env) for f in sp.Mul.make_args(parts)]
+        ms = [_matrix(f, p, q, env) for f in _by_atom(parts, {p, q})]
         M = ms[0] if len(ms) == 1 else HadamardProduct(*ms)
         return M if coeff == 1 else coeff * M
     raise _NoPattern
@@ -571,7 +585,7 @@ def hessian_block(f, u, v, finish=lambda e: e):
         if U.spec is None and V.spec is None:
             return sp.ImmutableMatrix([[entry]])
         return _convert(entry, _dim(U.spec, env), _dim(V.spec, env), env)
-    for s in (U.rows, U.cols, V.rows, V.cols):
-        _dim(s, env)
-    ids = [s[0] if s is not None else None for s in (U.rows, U.cols, V.rows, V.cols)]
-    return kronecker(entry, (ids[0], ids[2]), (ids[1], ids[3]), env)
+    # a vector's flat index is its one index: it goes with the rows (outer) of Kronecker's order
+    outer = [_dim(U.rows if U.is_matrix else U.spec, env), _dim(V.rows if V.is_matrix else V.spec, env)]
+    inner = [_dim(U.cols, env) if U.is_matrix else None, _dim(V.cols, env) if V.is_matrix else None]
+    return kronecker(entry, tuple(outer), tuple(inner), env)
