@@ -23,6 +23,7 @@ __all__ = ["matrix_module", "KINDS", "PUBLIC"]
 KINDS = ("v", "g", "vg", "hp", "h")
 PUBLIC = {"v": "value", "g": "grad", "vg": "value_and_grad", "hp": "hessp", "h": "hess"}
 _HESS_CHUNKS = 4  # parallel Hessian chunks: each holds an n x n partial sum
+_BLAS_ROWS = 1024  # rows per rank update of a Hessian block
 
 
 class _Tables:
@@ -209,9 +210,108 @@ class _Emitter:
                             " += {}", e))
         return out
 
+    def _row_dep(self, e, sched):
+        return any(self.tables.is_row(a) for a in e.atoms(sp.Symbol, MatrixElement)) or \
+            any(sched.temps[int(r.args[0])].row for r in e.atoms(TmpRef))
+
+    def _hess_split(self, sched):
+        """Hessian terms: row-independent (added once, times the row count), separable
+        s(row) * A(row, a, b) * B(row, c, e) (a blocked rank update through BLAS) and the rest
+        (loops per row)."""
+        part = sched.part
+        const, sep, rest = [], [], []
+        for (k, m), e in part.hess.items():
+            ri, ci = part.row_idx[k], part.col_idx[m]
+            R, C = self._loops(sched, ri), self._loops(sched, ci)
+            loops = R + C
+            at = f"out[{self._index_text(k, ri)}, {self._index_text(m, ci)}]"
+            e = sched.lower(e, frozenset(s for s, _, _ in loops))
+            Rs, Cs = {s for s, _, _ in R}, {s for s, _, _ in C}
+            groups = {"c": [], "r": []}
+            for t in sp.Add.make_args(sp.expand_mul(e) if e.is_Mul else e):
+                if not self._row_dep(t, sched):
+                    groups["c"].append(t)
+                    continue
+                A, B, S = [], [], []
+                for f in sp.Mul.make_args(t):
+                    fs = f.free_symbols & (Rs | Cs)
+                    (S if not fs else A if fs <= Rs else B if fs <= Cs else [None]).append(f)
+                if not (A or B or S) or any(f is None for f in A + B + S) or \
+                        len(A + B + S) != len(sp.Mul.make_args(t)):
+                    groups["r"].append(t)
+                else:
+                    sep.append((k, m, ri, ci, R, C, sp.Mul(*S), sp.Mul(*A), sp.Mul(*B)))
+            if groups["c"]:
+                const.append((loops, at + " += _cnt * ({})", sp.Add(*groups["c"])))
+            if groups["r"]:
+                rest.append((loops, at + " += {}", _collect(sp.Add(*groups["r"]), loops)))
+        return const, sep, rest
+
+    def _flat(self, k, idx):
+        if not idx:
+            return "0"
+        a, b = idx
+        cols = shape_of(self.lay.wrt[k])[1]
+        if cols == 1:
+            return self.pr.doprint(a)
+        return f"{self.pr.doprint(a)}*{self.pr.doprint(cols)} + {self.pr.doprint(b)}"
+
+    def _size(self, k):
+        r, c = shape_of(self.lay.wrt[k])
+        return self.pr.doprint(r * c)
+
+    def hess_kernel(self, name, sched):
+        """The row-block Hessian: constant terms once, separable terms as np.dot rank updates
+        over blocks of ``_BLAS_ROWS`` rows, the rest by loops per row."""
+        dargs = "".join(f", d{k}" for k in range(len(self.lay.data)))
+        L = _opening(name, f"x, p, rows, lo, hi{dargs}", "_sum_kernel")
+        L += self.lay.kernel_lines(self.pr, data=True)
+        const, sep, rest = self._hess_split(sched)
+        k = _Kernel(sched, self.pr)
+        exprs = [e for _, _, e in const + rest] + [e for t in sep for e in t[6:]]
+        temps = sched.needed(exprs)
+        L += [k.alloc(t, "    ") for t in temps if t.rank]
+        L += ["    out = np.zeros((_n, _n))", "    _cnt = float(hi - lo)"]
+        L += [line for t in temps if not t.row for line in k.temp(t, "    ")]
+        for loops, tmpl, e in const:
+            L += k.nest(loops, [(tmpl, e)], "    ")
+        if sep:
+            L += self._rank_updates(k, sched, sep)
+        if rest:
+            need = {t.id for t in sched.needed([e for _, _, e in rest])}
+            L += ["    for _k in range(lo, hi):", "        _r = rows[_k]"]
+            L += [line for t in temps if t.row and t.id in need for line in k.temp(t, " " * 8)]
+            for loops, tmpl, e in rest:
+                L += k.nest(loops, [(tmpl, e)], " " * 8)
+        return L + ["    return out"]
+
+    def _rank_updates(self, k, sched, sep):
+        pad = " " * 12
+        L = [f"    for _st in range(lo, hi, {_BLAS_ROWS}):",
+             f"        _m = min(_st + {_BLAS_ROWS}, hi) - _st"]
+        for j, (kk, m, *_rest) in enumerate(sep):
+            L += [f"        _U{j} = np.empty((_m, {self._size(kk)}))",
+                  f"        _V{j} = np.empty((_m, {self._size(m)}))"]
+        L += ["        for _k in range(_st, _st + _m):", "            _r = rows[_k]",
+              "            _i = _k - _st"]
+        need = {t.id for t in sched.needed([e for t in sep for e in t[6:]])}
+        L += [line for t in sched.temps if t.row and t.id in need for line in k.temp(t, pad)]
+        for j, (kk, m, ri, ci, R, C, S, A, B) in enumerate(sep):
+            L += k.nest(R, [(f"_U{j}[_i, {self._flat(kk, ri)}] = {{}}", S * A)], pad)
+            L += k.nest(C, [(f"_V{j}[_i, {self._flat(m, ci)}] = {{}}", B)], pad)
+        for j, (kk, m, *_rest) in enumerate(sep):
+            # a product then a loop: a slice += costs Numba seconds more to compile
+            L += [f"        _D = _U{j}.T @ _V{j}",
+                  f"        for _a in range({self._size(kk)}):",
+                  f"            for _b in range({self._size(m)}):",
+                  f"                out[_xo{kk} + _a, _xo{m} + _b] += _D[_a, _b]"]
+        return L
+
     def kernel(self, name, kind, sched, rows, decorator="_sum_kernel"):
         """``rows``: a sum over rows[lo:hi] of the data; else no row loop (the data arrays, if
         any, are passed for their sizes: a penalty's)."""
+        if kind == "h" and rows:
+            return self.hess_kernel(name, sched)
         v = kind == "hp"
         dargs = "".join(f", d{k}" for k in range(len(self.lay.data)))
         args = "x, v, p" if v else "x, p"
