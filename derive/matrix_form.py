@@ -29,12 +29,10 @@ Closed scalars (a factor with no free index, such as the softmax denominator
 ``Sum(exp((W*x)[k, 0]), k)``) stay index expressions: a SymPy ``(u.T*v)[0, 0]``
 becomes a ``Sum`` as soon as it is built.
 """
-from functools import reduce
-import operator
-
 import sympy as sp
 from sympy.matrices.expressions import (
-    DiagMatrix, FunctionMatrix, HadamardProduct, Identity, KroneckerProduct, OneMatrix, ZeroMatrix,
+    DiagMatrix, FunctionMatrix, HadamardProduct, Identity, KroneckerProduct, MatAdd, MatMul, OneMatrix,
+    ZeroMatrix,
 )
 from sympy.matrices.expressions.matexpr import MatrixElement
 
@@ -63,6 +61,40 @@ def to_matrix(expr, rows=None, cols=None):
     r = _dim(rows, env)
     c = _dim(cols, env)
     return _convert(expr, r, c, env)
+
+
+# MatrixExpr's + and * (and MatAdd.doit, whose rule `combine` multiplies by coefficients)
+# call a deep doit(), which tries to evaluate every Sum inside (Gosper's algorithm on
+# Sum(exp(...)): seconds, and a changed form); these build the same canonical shapes without it
+def _add(*terms):
+    flat = []
+    for t in terms:
+        flat.extend(t.args if isinstance(t, MatAdd) else (t,))
+    flat = [t for t in flat if not isinstance(t, ZeroMatrix)]
+    if not flat:
+        return terms[0]
+    return flat[0] if len(flat) == 1 else MatAdd(*sorted(flat, key=sp.default_sort_key))
+
+
+def _mul(*factors):
+    coeff, mats = sp.S.One, []
+    for f in factors:
+        for g in (f.args if isinstance(f, MatMul) else (f,)):
+            if isinstance(g, sp.MatrixExpr):
+                mats.append(g)
+            else:
+                coeff *= g
+    rows, cols = mats[0].shape[0], mats[-1].shape[1]
+    if any(isinstance(m, ZeroMatrix) for m in mats) or coeff == 0:
+        return ZeroMatrix(rows, cols)
+    kept = [m for m in mats if not isinstance(m, Identity)] or [mats[0]]
+    if coeff == 1 and len(kept) == 1:
+        return kept[0]
+    return MatMul(*([coeff] if coeff != 1 else []), *kept)
+
+
+def _scale(c, M):
+    return M if c == 1 else _mul(c, M)
 
 
 def _dim(spec, env):
@@ -98,7 +130,7 @@ def _convert_strict(e, r, c, env):
     if e == 0:
         return ZeroMatrix(R, C)
     terms = [_term(t, r, c, env) for t in sp.Add.make_args(e)]
-    return reduce(operator.add, terms)
+    return _add(*terms)
 
 
 def _term(t, r, c, env):
@@ -134,7 +166,7 @@ def _term_strict(t, r, c, env):
         else:
             raise _NoPattern
     M = _assemble(vecs, mats, r, c, env)
-    return M if coeff == 1 else coeff * M
+    return _scale(coeff, M)
 
 
 def _flatten(t, free, env):
@@ -238,7 +270,7 @@ def _vector_strict(g, i, env):
         coeff, parts = g.as_independent(i, as_Add=False)
         vs = [_vector(f, i, env) for f in _by_atom(parts, {i})]
         v = vs[0] if len(vs) == 1 else HadamardProduct(*vs)
-        return v if coeff == 1 else coeff * v
+        return _scale(coeff, v)
     raise _NoPattern
 
 
@@ -286,7 +318,7 @@ def _matrix_strict(g, p, q, env):
         coeff, parts = g.as_independent(p, q, as_Add=False)
         ms = [_matrix(f, p, q, env) for f in _by_atom(parts, {p, q})]
         M = ms[0] if len(ms) == 1 else HadamardProduct(*ms)
-        return M if coeff == 1 else coeff * M
+        return _scale(coeff, M)
     raise _NoPattern
 
 
@@ -308,10 +340,10 @@ def _assemble(vecs, mats, r, c, env):
         if end == c:
             left = [DiagMatrix(vecs[r])] if r in vecs else []
             right = [DiagMatrix(vecs[c])] if c in vecs else []
-            out = reduce(operator.mul, left + path + right) if left + path + right else Identity(R)
+            out = _mul(*(left + path + right)) if left + path + right else Identity(R)
         else:
             used.clear()
-            out = _column(r, adj, mats, vecs, env, used) * _column(c, adj, mats, vecs, env, used).T
+            out = _mul(_column(r, adj, mats, vecs, env, used), _column(c, adj, mats, vecs, env, used).T)
     elif r is not None:
         out = _column(r, adj, mats, vecs, env, used)
     elif c is not None:
@@ -352,7 +384,7 @@ def _column(start, adj, mats, vecs, env, used):
     if not path:
         return vecs.get(start, OneMatrix(env[start], 1))
     tail = vecs.get(end, OneMatrix(env[end], 1))
-    v = reduce(operator.mul, path + [tail])
+    v = _mul(*path, tail)
     return HadamardProduct(vecs[start], v) if start in vecs else v
 
 
@@ -445,12 +477,12 @@ def kronecker(expr, outer, inner, env):
             parts.setdefault(B, [sp.S.Zero, env_t])[0] += A
     for B, (A, env_t) in parts.items():
         if a is None and c is None:
-            rest.append(A * _convert(B, b, e, env_t))
+            rest.append(_scale(A, _convert(B, b, e, env_t)))
         elif b is None and e is None:
-            rest.append(B * _convert(A, a, c, env_t))
+            rest.append(_scale(B, _convert(A, a, c, env_t)))
         else:
             rest.append(KroneckerProduct(_convert(A, a, c, env_t), _convert(B, b, e, env_t)))
-    return reduce(operator.add, rest)
+    return _add(*rest)
 
 
 def _kron_split(t, a, b, c, e, env):

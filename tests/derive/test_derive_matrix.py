@@ -3,7 +3,7 @@
 The oracle is today's scalar path: the same objective at concrete sizes, the variables
 replaced by matrices of plain Symbols and every Sum expanded, differentiated by
 ``derive.gradient`` / ``derive.hessian`` entry by entry. The matrix forms are evaluated by
-substituting sizes and values (``.subs(...).as_explicit().doit()``).
+substituting sizes and values (``.subs(...).doit().as_explicit()``).
 """
 import random
 
@@ -36,9 +36,9 @@ def _values(sizes, symbols, seed):
     for s in sorted(symbols, key=str):
         if isinstance(s, sp.MatrixSymbol):
             r, c = (int(n) for n in s.xreplace(sizes).shape)
-            out[s] = sp.Matrix(r, c, lambda *_: sp.Rational(rng.randint(-9, 9), 8))
+            out[s] = sp.Matrix(r, c, lambda *_: sp.Float(rng.randint(-9, 9) / 8))
         else:
-            out[s] = sp.Rational(rng.randint(1, 9), 8)
+            out[s] = sp.Float(rng.randint(1, 9) / 8)
     return out
 
 
@@ -51,7 +51,7 @@ def _at(M, sizes, values):
     """Evaluate a matrix expression (or scalar) at sizes and values, as a float array."""
     M = M.xreplace(sizes)  # xreplace: subs leaves N in some MatrixSymbol shapes (SymPy 1.14)
     M = M.subs({s.xreplace(sizes): v for s, v in values.items()})
-    M = M.as_explicit().doit() if hasattr(M, "as_explicit") else M.doit()
+    M = M.doit().as_explicit().doit() if hasattr(M, "as_explicit") else M.doit()
     return np.array(sp.N(M), dtype=float)
 
 
@@ -100,6 +100,15 @@ def test_logistic_loss_reads_like_the_textbook():
     for M in (g, Hs):  # matrix level: no entry, no fallback, nothing unrolled
         assert not M.has(FunctionMatrix) and not M.atoms(MatrixElement)
         assert M.has(ElementwiseApplyFunction)
+
+
+def test_the_documented_evaluation_idiom():
+    Xv = sp.Matrix([[1, 2], [0, -1], [3, 1]]) / 4
+    values = {N: 3, d: 2, X: Xv, w: sp.Matrix([1, -1]) / 2, y: sp.Matrix([0, 1, 1])}
+    g = derive.gradient(LOGISTIC, w).subs(values).doit().as_explicit()
+    z = Xv * values[w]
+    expected = Xv.T * (z.applyfunc(lambda v: 1 / (1 + sp.exp(-v))) - values[y])
+    np.testing.assert_allclose(np.array(sp.N(g), float), np.array(sp.N(expected), float), rtol=1e-12)
 
 
 @pytest.mark.parametrize("n_rows, n_features", [(4, 2), (6, 3)])
