@@ -31,6 +31,7 @@ __all__ = ["MatrixObjective", "compile_matrix", "is_matrix_model", "PARALLEL_WOR
 #: Rows x variables from which the multi-threaded kernels are used (Python calls and solvers).
 PARALLEL_WORK = 4_000_000
 _KERNELS = ("value", "grad", "value_and_grad", "hess", "hessp", "hess_values")
+_KINDS = {"value": "v", "grad": "g", "value_and_grad": "vg", "hessp": "hp"}  # driver-run
 
 
 def is_matrix_model(wrt, params, data):
@@ -212,10 +213,36 @@ class MatrixObjective(CompiledObjective):
         kargs = self.pack_args(*args, rows=rows)
         x = self._xk(x, kargs)
         xs = (x,) if v is None else (x, self._xk(v, kargs, "v"))
+        if name in _KINDS and self.jit_parallel is not None and getattr(self.module, "_JIT", 1) \
+                and kargs[1].shape[0] * max(x.shape[0], 1) >= PARALLEL_WORK:
+            return self._driven(_KINDS[name], xs, kargs)
         full, k = self._kernel(name, kargs, x.shape[0])
         if full not in self._warm:
             self._compile(full, k, xs + tuple(kargs))
         return k(*xs, *kargs)
+
+    def _driven(self, kind, xs, kargs):
+        """The kernel's result from the shared parallel row-sum driver (codegen.rowdriver:
+        compiled once per argument layout, not per objective), finished here: the mean's
+        scale and the penalty, as the module's wrappers do."""
+        from .rowdriver import row_sum
+        t = time.perf_counter()
+        a = row_sum(getattr(self.module, f"_acc_{kind}"), xs, kargs)
+        if f"driver:{kind}" not in self._warm:
+            self._warm.add(f"driver:{kind}")
+            self._numba_times[f"{kind} (parallel driver)"] = time.perf_counter() - t
+        m = kargs[1].shape[0]
+        if self.reduce == "mean":
+            a = a * (1.0 / m)
+        if self.has_penalty:
+            w = 1.0 if self.reduce == "mean" else m / kargs[2].shape[0]
+            pen = getattr(self.module, f"_pen_{kind}")(*xs, kargs[0], *kargs[2:])
+            a = a + pen * w
+        if kind == "v":
+            return a[0]
+        if kind == "vg":
+            return a[0], a[1:].copy()
+        return a
 
     def value(self, x, *args, rows=None):
         """f(x) (summed or averaged over the data rows, plus the penalty)."""

@@ -350,3 +350,18 @@ def test_timings_and_warmup(logistic):
     assert "value_and_grad" in logistic._warm and t.total >= 0
     with pytest.raises(CodegenError, match="no kernel 'nope'"):
         logistic.warmup(kernels=["nope"])
+
+
+def test_parallel_row_driver_matches_the_serial_kernel(logistic, monkeypatch):
+    """Above PARALLEL_WORK rows x variables, Python calls go through codegen.rowdriver (one
+    parallel driver per argument layout, shared by every objective): same sums, in chunks."""
+    import codegen.matrix_compiled as mc
+    X, Y, w0, rng = _data(9000, 3, seed=11)  # three chunks of rows
+    p = np.array([LAM])
+    kargs = logistic.pack_args(p, X, Y)
+    serial = logistic.jit.value_and_grad(w0, *kargs)
+    monkeypatch.setattr(mc, "PARALLEL_WORK", 0)
+    v, g = logistic.value_and_grad(w0, p, X, Y)
+    assert "vg (parallel driver)" in logistic.timings.numba
+    assert v == pytest.approx(serial[0], rel=1e-12)
+    np.testing.assert_allclose(g, serial[1], rtol=1e-11)
