@@ -21,7 +21,7 @@ from sympy.matrices.expressions import BlockMatrix
 from ._validate import (
     InputError, RealVars, as_matrix_objective, as_matrix_wrt, as_scalar, as_vector, as_wrt,
 )
-from .matrix_form import gradient_form, hessian_block
+from .matrix_form import gradient_form, hessian_block, transpose
 from .smoothness import check_dirac, drop_dirac
 
 
@@ -172,7 +172,7 @@ def _matrix_derivative(f, variables, single, dirac, hessian):
         for j in range(i, n):
             blocks[i][j] = r.back(hessian_block(fr, vs[i], vs[j], finish))
             if j > i:
-                blocks[j][i] = blocks[i][j].T
+                blocks[j][i] = transpose(blocks[i][j])
     return blocks[0][0] if single else BlockMatrix(blocks)
 
 

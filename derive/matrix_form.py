@@ -34,6 +34,7 @@ from sympy.matrices.expressions import (
     DiagMatrix, FunctionMatrix, HadamardProduct, Identity, KroneckerProduct, MatAdd, MatMul, OneMatrix,
     ZeroMatrix,
 )
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 
@@ -95,6 +96,30 @@ def _mul(*factors):
 
 def _scale(c, M):
     return M if c == 1 else _mul(c, M)
+
+
+def transpose(M):
+    """``M.T`` without the deep doit (see :func:`_add`): pushed through sums and products.
+
+    >>> import sympy as sp
+    >>> X, w = sp.MatrixSymbol("X", 3, 2), sp.MatrixSymbol("w", 2, 1)
+    >>> transpose(X * w.applyfunc(sp.exp))
+    Lambda(_d, exp(_d)).(w.T)*X.T
+    """
+    if isinstance(M, sp.Transpose):
+        return M.arg
+    if isinstance(M, (DiagMatrix, Identity)) or getattr(M, "is_symmetric", lambda: False)() is True:
+        return M
+    if isinstance(M, (ZeroMatrix, OneMatrix)):
+        return M.func(M.shape[1], M.shape[0])
+    if isinstance(M, MatMul):
+        coeff, mats = M.as_coeff_matrices()
+        return _mul(coeff, *[transpose(m) for m in reversed(mats)])
+    if isinstance(M, (MatAdd, HadamardProduct, KroneckerProduct)):
+        return M.func(*[transpose(a) for a in M.args])
+    if isinstance(M, ElementwiseApplyFunction):
+        return ElementwiseApplyFunction(M.function, transpose(M.expr))
+    return sp.Transpose(M)
 
 
 def _dim(spec, env):
@@ -259,7 +284,7 @@ def _vector_strict(g, i, env):
         if p == i and q == 0 and M.shape == (n, 1):
             return M
         if q == i and p == 0 and M.shape == (1, n):
-            return M.T
+            return transpose(M)
         raise _NoPattern
     v = _elementwise(g, {i}, lambda u: _vector(u, i, env))
     if v is not None:
@@ -303,7 +328,7 @@ def _matrix_strict(g, p, q, env):
         if (i, j) == (p, q) and M.shape == shape:
             return M
         if (i, j) == (q, p) and M.shape == shape[::-1]:
-            return M.T
+            return transpose(M)
         raise _NoPattern
     if isinstance(g, sp.KroneckerDelta):
         if sp.simplify(shape[0] - shape[1]) != 0:
@@ -343,11 +368,11 @@ def _assemble(vecs, mats, r, c, env):
             out = _mul(*(left + path + right)) if left + path + right else Identity(R)
         else:
             used.clear()
-            out = _mul(_column(r, adj, mats, vecs, env, used), _column(c, adj, mats, vecs, env, used).T)
+            out = _mul(_column(r, adj, mats, vecs, env, used), transpose(_column(c, adj, mats, vecs, env, used)))
     elif r is not None:
         out = _column(r, adj, mats, vecs, env, used)
     elif c is not None:
-        out = _column(c, adj, mats, vecs, env, used).T
+        out = transpose(_column(c, adj, mats, vecs, env, used))
     else:
         raise _NoPattern
     if len(used) != len(mats):
@@ -368,7 +393,7 @@ def _walk(start, adj, mats, vecs, env, used, stop=None):
             out.append(M)
             node = q
         else:
-            out.append(M.T)
+            out.append(transpose(M))
             node = p
         if node == start:
             raise _NoPattern  # a cycle: a trace

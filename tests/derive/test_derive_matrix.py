@@ -51,8 +51,19 @@ def _at(M, sizes, values):
     """Evaluate a matrix expression (or scalar) at sizes and values, as a float array."""
     M = M.xreplace(sizes)  # xreplace: subs leaves N in some MatrixSymbol shapes (SymPy 1.14)
     M = M.subs({s.xreplace(sizes): v for s, v in values.items()})
-    M = M.doit().as_explicit().doit() if hasattr(M, "as_explicit") else M.doit()
+    # closed scalar Sums (a softmax denominator) once, not once per entry
+    M = M.replace(lambda e: isinstance(e, sp.Sum) and not e.free_symbols, lambda e: sp.N(e.doit()))
+    M = _explicit(M) if isinstance(M, sp.MatrixExpr) else M.doit()
     return np.array(sp.N(M), dtype=float)
+
+
+def _explicit(M):
+    """SymPy's own ``.doit().as_explicit()``, node by node from the leaves (whole-tree
+    as_explicit writes every entry of a product as a Sum: the same numbers, 10x slower)."""
+    if isinstance(M, sp.MatrixBase):
+        return M
+    args = [_explicit(a) if isinstance(a, sp.MatrixExpr) else a for a in M.args]
+    return M.func(*args).doit().as_explicit().doit()
 
 
 def _scalar_path(f, wrt, sizes, values):
@@ -187,7 +198,7 @@ def test_nonsmooth_entries_are_real_and_dirac_drop_applies():
 UNARY = [sp.exp, sp.sin, sp.tanh, sigmoid, softplus, lambda z: z**2, lambda z: z**3 / 3]
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(st.sampled_from(UNARY), st.sampled_from(UNARY), st.sampled_from(UNARY),
        st.integers(-2, 2), st.sampled_from([(2, 1), (3, 2)]), st.integers(0, 99))
 def test_random_compositions_of_a_vector_model_equal_the_scalar_path(g1, g2, g3, c, shape, seed):
@@ -195,7 +206,7 @@ def test_random_compositions_of_a_vector_model_equal_the_scalar_path(g1, g2, g3,
     _check_against_scalar_path(f, w, {N: shape[0], d: shape[1]}, seed=seed)
 
 
-@settings(max_examples=5, deadline=None)
+@settings(max_examples=4, deadline=None)
 @given(st.sampled_from(UNARY), st.sampled_from(UNARY), st.sampled_from([(2, 1), (2, 2)]),
        st.integers(0, 99))
 def test_random_compositions_of_a_matrix_model_equal_the_scalar_path(g1, g2, shape, seed):
