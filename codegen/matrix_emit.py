@@ -150,6 +150,29 @@ def _collect(e, loops):
     return sp.collect(e, keys) if keys else e
 
 
+def _by_delta(terms, loops):
+    """Terms grouped by the loop indices their KroneckerDelta factors make equal:
+    {((j, i), ...): [term with j := i]} (j the inner of the two loops, its loop dropped)."""
+    order = [s for s, _, _ in loops]
+    rng = {s: (lo, hi) for s, lo, hi in loops}
+    out = {}
+    for t in terms:
+        sub = {}
+        changed = True
+        while changed:
+            changed = False
+            for f in sp.Mul.make_args(t):
+                if isinstance(f, sp.KroneckerDelta) and all(a in order for a in f.args) \
+                        and rng[f.args[0]] == rng[f.args[1]]:
+                    i, j = sorted(f.args, key=order.index)
+                    sub[j] = i
+                    t = t.xreplace({j: i})
+                    changed = True
+                    break
+        out.setdefault(tuple(sorted(sub.items(), key=str)), []).append(t)
+    return out
+
+
 class _Emitter:
     def __init__(self, layout, part, pen, reduce, order, jit):
         self.lay, self.part, self.pen = layout, part, pen
@@ -217,34 +240,34 @@ class _Emitter:
     def _hess_split(self, sched):
         """Hessian terms: row-independent (added once, times the row count), separable
         s(row) * A(row, a, b) * B(row, c, e) (a blocked rank update through BLAS) and the rest
-        (loops per row)."""
+        (loops per row); a KroneckerDelta of two loop indices drops one of the loops."""
         part = sched.part
         const, sep, rest = [], [], []
         for (k, m), e in part.hess.items():
             ri, ci = part.row_idx[k], part.col_idx[m]
             R, C = self._loops(sched, ri), self._loops(sched, ci)
-            loops = R + C
-            at = f"out[{self._index_text(k, ri)}, {self._index_text(m, ci)}]"
-            e = sched.lower(e, frozenset(s for s, _, _ in loops))
+            e = sched.lower(e, frozenset(s for s, _, _ in R + C))
             Rs, Cs = {s for s, _, _ in R}, {s for s, _, _ in C}
             groups = {"c": [], "r": []}
             for t in sp.Add.make_args(sp.expand_mul(e) if e.is_Mul else e):
                 if not self._row_dep(t, sched):
                     groups["c"].append(t)
                     continue
-                A, B, S = [], [], []
+                A, B, S, other = [], [], [], []
                 for f in sp.Mul.make_args(t):
                     fs = f.free_symbols & (Rs | Cs)
-                    (S if not fs else A if fs <= Rs else B if fs <= Cs else [None]).append(f)
-                if not (A or B or S) or any(f is None for f in A + B + S) or \
-                        len(A + B + S) != len(sp.Mul.make_args(t)):
+                    (S if not fs else A if fs <= Rs else B if fs <= Cs else other).append(f)
+                if other:
                     groups["r"].append(t)
                 else:
                     sep.append((k, m, ri, ci, R, C, sp.Mul(*S), sp.Mul(*A), sp.Mul(*B)))
-            if groups["c"]:
-                const.append((loops, at + " += _cnt * ({})", sp.Add(*groups["c"])))
-            if groups["r"]:
-                rest.append((loops, at + " += {}", _collect(sp.Add(*groups["r"]), loops)))
+            for g, tmpl, out in (("c", " += _cnt * ({})", const), ("r", " += {}", rest)):
+                for sub, terms in _by_delta(groups[g], R + C).items():
+                    sub = dict(sub)
+                    loops = [lp for lp in R + C if lp[0] not in sub]
+                    at = (f"out[{self._index_text(k, tuple(sp.sympify(i).xreplace(sub) for i in ri))}, "
+                          f"{self._index_text(m, tuple(sp.sympify(i).xreplace(sub) for i in ci))}]")
+                    out.append((loops, at + tmpl, _collect(sp.Add(*terms), loops)))
         return const, sep, rest
 
     def _flat(self, k, idx):
