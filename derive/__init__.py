@@ -5,6 +5,12 @@ holding them), so results print, pretty-print and ``latex()`` in a REPL.
 Variables are real-valued even when created as plain ``sympy.symbols("x y")``.
 
 - derivatives: ``gradient``, ``jacobian``, ``hessian``, ``directional_derivative``
+- vector and matrix models: ``gradient`` / ``hessian`` w.r.t. a ``MatrixSymbol`` (sizes integers
+  or integer Symbols) return SymPy matrix expressions that read like the textbook, never
+  unrolled into entries (``X.T*(sigmoid.(X*w) - y)``; :mod:`derive.matrix_form`, built on the
+  index-level calculus of :mod:`derive.indexed`); a Hessian is laid out over the row-major
+  flattening of the variables (codegen's x); a list of variables gives a tuple of gradients and
+  a BlockMatrix Hessian. Evaluate with ``.subs({d: 3, w: Matrix(...)}).doit().as_explicit()``
 - models: ``taylor`` (any order), ``quadratic_model`` (value, gradient, Hessian, Newton step)
 - constrained problems (minimize f s.t. g = 0, h <= 0): ``lagrangian``, ``kkt`` (``.solve()``)
 - analysis: ``critical_points``, ``condition_number``, ``is_convex`` / ``convexity`` (by
@@ -25,6 +31,10 @@ Variables are real-valued even when created as plain ``sympy.symbols("x y")``.
 Matrix([
 [2*y, 2*x],
 [2*x,   0]])
+>>> d = sp.Symbol("d", integer=True, positive=True)
+>>> w, A = sp.MatrixSymbol("w", d, 1), sp.MatrixSymbol("A", d, d)
+>>> derive.gradient((w.T * A * w)[0, 0], w), derive.hessian((w.T * A * w)[0, 0], w)
+((A + A.T)*w, A + A.T)
 """
 from ._version import __version__
 from . import ml

@@ -615,6 +615,8 @@ def gradient_form(f, v, finish=lambda e: e):
     entry = finish(var.d(f))
     if not isinstance(v, sp.MatrixSymbol):
         return entry
+    if var.rows is None and var.cols is None:  # a 1x1 MatrixSymbol
+        return sp.ImmutableMatrix([[entry]])
     return _convert(entry, *_specs(var.rows, var.cols, {}))
 
 
