@@ -11,6 +11,13 @@ returns a :class:`CompiledVectorFunction` with ``value``, ``jacobian`` and
 ``jacobian_sparse``; ``export`` writes the kernels as a standalone module;
 ``clear_cache`` empties the on-disk cache (``$DERIVE_CACHE_DIR``).
 
+Matrix models: ``wrt``, ``params`` and ``data`` may hold SymPy ``MatrixSymbol`` s of symbolic
+sizes; their kernels loop over the sizes (:mod:`codegen.matrix_compiled`), so one compiled module
+serves every size and the build does not grow with it.  ``x`` is the concatenation of the wrt
+entries, each flattened row-major; a (d, 1) data entry takes an (N, d) array, an (m, n) entry an
+(N, m, n) array; params matrices are passed flattened.  Sizes are bound from the arrays at call
+time (``obj.n`` is None when they are symbolic; ``obj.n_for(kargs, len(x))`` gives it).
+
 The cache holds Python modules and Numba's pickled machine code, so it is trusted
 like ``site-packages``: it lives in your own cache directory
 (``~/.cache/derive-toolkit`` unless ``$DERIVE_CACHE_DIR`` or ``$XDG_CACHE_HOME``

@@ -2,12 +2,23 @@
 
 Each kernel kind (``v`` value, ``g`` gradient, ``vg`` both, ``hp`` Hessian-vector product,
 ``h`` dense Hessian) has a row-block kernel ``_acc_<kind>(x, [v,] p, rows, lo, hi, d0, ...)``
-summing the per-row term over ``rows[lo:hi]`` in one fused pass (temporaries allocated once
-per call, outside the row loop; row-independent temporaries computed once), a serial sum
-``_sum_<kind>`` and a multi-threaded ``_psum_<kind>`` over row chunks (compiled only when
-used).  The public kernels keep the names and calling convention of scalar objectives
-(:mod:`codegen.interface`): ``value(x, p, rows, d0, ...)``, ``hessp(x, v, p, rows, ...)`` ...,
-and ``*_parallel`` variants.  A penalty has its kernels ``_pen_<kind>(x, [v,] p)``.
+returning the sum of its outputs over ``rows[lo:hi]`` as one array: one fused pass per row,
+temporaries allocated once per call (outside the row loop), row-independent temporaries
+computed once.  The Hessian's separable terms s(row) A(a, b) B(c, e) are blocked rank updates
+through BLAS.  The public kernels keep the names and calling convention of scalar objectives
+(:mod:`codegen.interface`): ``value(x, p, rows, d0, ...)``, ``hessp(x, v, p, rows, ...)`` ...;
+their ``*_parallel`` variants sum row chunks in ``prange`` (``_psum_<kind>``: compiled only
+when used; Python calls use :mod:`codegen.rowdriver` instead).  A penalty has its kernels
+``_pen_<kind>(x, [v,] p, d0, ...)`` (the data arrays only for their sizes).
+
+>>> import sympy as sp
+>>> from codegen.matrix_layout import Layout
+>>> from codegen.matrix_symbolic import derive_part
+>>> d = sp.Symbol("d", integer=True, positive=True)
+>>> w = sp.MatrixSymbol("w", d, 1)
+>>> src = matrix_module(Layout([w], [], []), derive_part((w.T * w)[0, 0], [w]), None, "sum", 2)
+>>> "def value_and_grad(x, p):" in src and "for a0 in range(0, s0):" in src
+True
 """
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
