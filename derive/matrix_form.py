@@ -348,40 +348,68 @@ def _matrix_strict(g, p, q, env):
 
 
 def _assemble(vecs, mats, r, c, env):
-    """Contract vectors (on one index) and matrices (edges between two indices) into a chain."""
+    """Contract vectors (on one index) and matrices (edges between two indices) into a chain.
+
+    Dangling branches go first: a summed index met by one matrix M only is a dead end, and
+    ``M v`` (v its vector, or ones) becomes a vector on M's other index; what is left must be
+    a path from the row index to the column index, DiagMatrix at the indices in between.
+    """
+    vecs, mats = dict(vecs), list(mats)
+    free = {r, c} - {None}
+    while True:
+        leaf = _dead_end(mats, free)
+        if leaf is None:
+            break
+        n, end, other = leaf
+        M, p, _ = mats.pop(n)
+        v = _mul(M if p == other else transpose(M), vecs.pop(end, OneMatrix(env[end], 1)))
+        vecs[other] = HadamardProduct(vecs[other], v) if other in vecs else v
     adj = {}
     for n, (_, p, q) in enumerate(mats):
         adj.setdefault(p, []).append(n)
         adj.setdefault(q, []).append(n)
-    if any(len(es) > 2 for es in adj.values()):
+    if any(len(es) > 2 for es in adj.values()) or any(len(adj.get(f, ())) > 1 for f in free):
         raise _NoPattern  # an index shared by three matrices: a tensor contraction
-    for free in (r, c):
-        if free is not None and len(adj.get(free, ())) > 1:
-            raise _NoPattern
-    used = set()
-    R, C = _size(r, env), _size(c, env)
-    if r is not None and c is not None:
-        path, end = _walk(r, adj, mats, vecs, env, used, stop=c)
-        if end == c:
-            left = [DiagMatrix(vecs[r])] if r in vecs else []
-            right = [DiagMatrix(vecs[c])] if c in vecs else []
-            out = _mul(*(left + path + right)) if left + path + right else Identity(R)
-        else:
-            used.clear()
-            out = _mul(_column(r, adj, mats, vecs, env, used), transpose(_column(c, adj, mats, vecs, env, used)))
-    elif r is not None:
-        out = _column(r, adj, mats, vecs, env, used)
-    elif c is not None:
-        out = transpose(_column(c, adj, mats, vecs, env, used))
-    else:
+    if any(k not in free and k not in adj for k in vecs):
+        raise _NoPattern  # a vector on a summed index off the chain (a closed sum): never dropped
+    if r is not None and c is not None and mats:
+        used = set()
+        path, end = _walk(r, adj, mats, vecs, used, stop=c)
+        if end != c or len(used) != len(mats):
+            raise _NoPattern  # a cycle (a trace) or a part not on the chain
+        left = [DiagMatrix(vecs[r])] if r in vecs else []
+        right = [DiagMatrix(vecs[c])] if c in vecs else []
+        return _mul(*left, *path, *right)
+    if mats:
         raise _NoPattern
-    if len(used) != len(mats):
-        raise _NoPattern  # a matrix not on the chain: a cycle or a closed part left over
-    return out
+    if r is not None and c is not None:
+        return _mul(_ones_or(vecs, r, env), transpose(_ones_or(vecs, c, env)))
+    if r is not None:
+        return _ones_or(vecs, r, env)
+    if c is not None:
+        return transpose(_ones_or(vecs, c, env))
+    raise _NoPattern
 
 
-def _walk(start, adj, mats, vecs, env, used, stop=None):
-    """Matrices along the path from ``start``, DiagMatrix at inner indices; (factors, end)."""
+def _ones_or(vecs, i, env):
+    return vecs.get(i, OneMatrix(env[i], 1))
+
+
+def _dead_end(mats, free):
+    """(edge number, dead-end index, its neighbour) of a summed index met by one matrix only."""
+    degree = {}
+    for _, p, q in mats:
+        degree[p] = degree.get(p, 0) + 1
+        degree[q] = degree.get(q, 0) + 1
+    for n, (_, p, q) in enumerate(mats):
+        for end, other in ((q, p), (p, q)):
+            if end not in free and degree[end] == 1:
+                return n, end, other
+    return None
+
+
+def _walk(start, adj, mats, vecs, used, stop):
+    """Matrices along the path from ``start`` to ``stop``, DiagMatrix at inner indices."""
     out, node = [], start
     while True:
         nxt = [n for n in adj.get(node, ()) if n not in used]
@@ -399,18 +427,8 @@ def _walk(start, adj, mats, vecs, env, used, stop=None):
             raise _NoPattern  # a cycle: a trace
         if node == stop:
             return out, node
-        if node in vecs and [n for n in adj.get(node, ()) if n not in used]:
+        if node in vecs:
             out.append(DiagMatrix(vecs[node]))
-
-
-def _column(start, adj, mats, vecs, env, used):
-    """Column vector over ``start``: the chain from it to a dead end, times that end's vector."""
-    path, end = _walk(start, adj, mats, vecs, env, used)
-    if not path:
-        return vecs.get(start, OneMatrix(env[start], 1))
-    tail = vecs.get(end, OneMatrix(env[end], 1))
-    v = _mul(*path, tail)
-    return HadamardProduct(vecs[start], v) if start in vecs else v
 
 
 def merge_sums(e):
@@ -569,12 +587,12 @@ class _Var:
     Fresh Dummies per instance, so a Hessian block (W, W) has distinct row and column indices.
     """
 
-    def __init__(self, v):
+    def __init__(self, v, names=("a", "b")):
         self.v = v
         self.rows = self.cols = None
         if isinstance(v, sp.MatrixSymbol):
             m, n = v.shape
-            a, b = sp.Dummy("a", integer=True), sp.Dummy("b", integer=True)
+            a, b = (sp.Dummy(s, integer=True) for s in names)
             self.rows = (a, m) if m != 1 else None
             self.cols = (b, n) if n != 1 else None
             self.idx = (a if m != 1 else sp.S.Zero, b if n != 1 else sp.S.Zero)
@@ -637,7 +655,7 @@ def hessian_block(f, u, v, finish=lambda e: e):
     >>> hessian_block((w.T * A * w)[0, 0], w, w)
     A + A.T
     """
-    U, V = _Var(u), _Var(v)
+    U, V = _Var(u), _Var(v, ("c", "e"))
     entry = finish(V.d(U.d(f)))
     env = {}
     if not (U.is_matrix or V.is_matrix):
