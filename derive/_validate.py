@@ -28,6 +28,11 @@ def as_wrt(wrt, name="wrt"):
     """
     if isinstance(wrt, sp.Symbol):
         return (wrt,)
+    if isinstance(wrt, sp.MatrixSymbol) or (
+            isinstance(wrt, (list, tuple)) and any(isinstance(v, sp.MatrixSymbol) for v in wrt)):
+        raise InputError(
+            f"{name} holds the MatrixSymbol {wrt if isinstance(wrt, sp.MatrixSymbol) else wrt!r}: only "
+            "gradient and hessian differentiate w.r.t. MatrixSymbols; here give plain Symbols")
     if isinstance(wrt, MatrixBase):
         items = list(wrt)
     elif isinstance(wrt, (str, bytes)) or not isinstance(wrt, Iterable):

@@ -108,7 +108,7 @@ def transpose(M):
     """
     if isinstance(M, sp.Transpose):
         return M.arg
-    if isinstance(M, (DiagMatrix, Identity)) or getattr(M, "is_symmetric", lambda: False)() is True:
+    if isinstance(M, (DiagMatrix, Identity)):
         return M
     if isinstance(M, (ZeroMatrix, OneMatrix)):
         return M.func(M.shape[1], M.shape[0])
@@ -635,11 +635,8 @@ def gradient_form(f, v, finish=lambda e: e):
         return entry
     if var.rows is None and var.cols is None:  # a 1x1 MatrixSymbol
         return sp.ImmutableMatrix([[entry]])
-    return _convert(entry, *_specs(var.rows, var.cols, {}))
-
-
-def _specs(rows, cols, env):
-    return _dim(rows, env), _dim(cols, env), env
+    env = {}
+    return _convert(entry, _dim(var.rows, env), _dim(var.cols, env), env)
 
 
 def hessian_block(f, u, v, finish=lambda e: e):

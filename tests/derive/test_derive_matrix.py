@@ -247,5 +247,7 @@ def test_errors_name_the_problem():
         derive.gradient(w * w.T, w)
     with pytest.raises(InputError, match="has rows n"):
         derive.gradient(LOGISTIC, sp.MatrixSymbol("v", sp.Symbol("n"), 1))
+    with pytest.raises(InputError, match="only gradient and hessian"):
+        derive.jacobian([w[0, 0]], w)
     with pytest.raises(InputError, match="Trace"):
         derive.gradient(sp.Trace(A * w * w.T), w)
