@@ -579,6 +579,36 @@ def flat_function_matrix(t, a, b, c, e, env):
 # ------------------------------------------------------------------ gradient and Hessian
 
 
+_INDEX_NAMES = ("i", "j", "k", "l", "m", "n", "p", "q")
+
+
+def readable(e, depth=0):
+    """``e`` with the summation indices named i, j, k... by nesting depth, for printing.
+
+    Index form names them by a hash (``_k5578c577f23b``: stable across processes, for
+    codegen's caches); a result shown to a person reads better as ``Sum(w[i, 0]**2, (i, 0, d - 1))``.
+    A name already used in the Sum (a size, a parameter) is skipped.
+
+    >>> import sympy as sp
+    >>> d = sp.Symbol("d", integer=True, positive=True)
+    >>> w, k9 = sp.MatrixSymbol("w", d, 1), sp.Symbol("_k9", integer=True)
+    >>> readable(sp.exp(sp.Sum(w[k9, 0]**2, (k9, 0, d - 1))))
+    exp(Sum(w[i, 0]**2, (i, 0, d - 1)))
+    """
+    if not isinstance(e, sp.Basic) or not e.has(sp.Sum):
+        return e
+    if isinstance(e, sp.Sum) and len(e.limits) == 1:
+        (k, lo, hi), body = e.limits[0], e.function
+        taken = {str(s) for s in e.free_symbols}
+        names = [n for n in _INDEX_NAMES[depth:] + _INDEX_NAMES[:depth] if n not in taken]
+        new = sp.Symbol(names[0] if names else f"i{depth}", integer=True)
+        if new != k and new not in body.free_symbols:
+            body = body.xreplace({k: new})
+            k = new
+        return sp.Sum(readable(body, depth + 1), (k, lo, hi))
+    return e.func(*[readable(a, depth) for a in e.args])
+
+
 class _Var:
     """One variable of a matrix-level derivative: its entry index and the layout of its block.
 
@@ -632,11 +662,11 @@ def gradient_form(f, v, finish=lambda e: e):
     var = _Var(v)
     entry = finish(var.d(f))
     if not isinstance(v, sp.MatrixSymbol):
-        return entry
+        return readable(entry)
     if var.rows is None and var.cols is None:  # a 1x1 MatrixSymbol
-        return sp.ImmutableMatrix([[entry]])
+        return sp.ImmutableMatrix([[readable(entry)]])
     env = {}
-    return _convert(entry, _dim(var.rows, env), _dim(var.cols, env), env)
+    return readable(_convert(entry, _dim(var.rows, env), _dim(var.cols, env), env))
 
 
 def hessian_block(f, u, v, finish=lambda e: e):
@@ -657,9 +687,9 @@ def hessian_block(f, u, v, finish=lambda e: e):
     env = {}
     if not (U.is_matrix or V.is_matrix):
         if U.spec is None and V.spec is None:
-            return sp.ImmutableMatrix([[entry]])
-        return _convert(entry, _dim(U.spec, env), _dim(V.spec, env), env)
+            return sp.ImmutableMatrix([[readable(entry)]])
+        return readable(_convert(entry, _dim(U.spec, env), _dim(V.spec, env), env))
     # a vector's flat index is its one index: it goes with the rows (outer) of Kronecker's order
     outer = [_dim(U.rows if U.is_matrix else U.spec, env), _dim(V.rows if V.is_matrix else V.spec, env)]
     inner = [_dim(U.cols, env) if U.is_matrix else None, _dim(V.cols, env) if V.is_matrix else None]
-    return kronecker(entry, tuple(outer), tuple(inner), env)
+    return readable(kronecker(entry, tuple(outer), tuple(inner), env))
