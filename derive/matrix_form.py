@@ -37,6 +37,9 @@ from sympy.matrices.expressions import (
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+__all__ = ["to_matrix", "gradient_form", "hessian_block", "kronecker", "merge_sums", "readable",
+           "transpose"]
+
 
 class _NoPattern(Exception):
     """Internal: no textbook rule fits; the caller falls back to a FunctionMatrix."""
