@@ -13,7 +13,7 @@ Variables may be MatrixSymbols (vectors (d, 1), matrices (m, n), sizes integers 
 integer Symbols): ``gradient`` and ``hessian`` then return SymPy matrix expressions that
 read like the textbook and are never unrolled into entries (see :mod:`derive.matrix_form`),
 e.g. ``X.T*(sigmoid.(X*w) - y)`` for the logistic loss. Evaluate them with
-``M.subs({d: 3, w: Matrix(...), ...}).as_explicit().doit()``.
+``M.subs({d: 3, w: Matrix(...), ...}).doit().as_explicit()``.
 """
 import sympy as sp
 from sympy.matrices.expressions import BlockMatrix

@@ -23,7 +23,8 @@ Whatever matches no rule (an index shared by three matrices, a function of two
 different vectors' entries, a sum over part of a dimension) becomes
 ``FunctionMatrix(rows, cols, Lambda((a, b), entry))``, locally: the rest of the
 expression keeps its matrix form. Every result evaluates after substituting sizes
-and values: ``M.subs(values).as_explicit().doit()``.
+and values: ``M.subs(values).doit().as_explicit()`` (doit first: as_explicit alone
+writes each entry of a product as a Sum, the same numbers, many times slower).
 
 Closed scalars (a factor with no free index, such as the softmax denominator
 ``Sum(exp((W*x)[k, 0]), k)``) stay index expressions: a SymPy ``(u.T*v)[0, 0]``
