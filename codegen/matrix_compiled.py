@@ -97,8 +97,10 @@ class MatrixObjective(CompiledObjective):
         self.has_penalty = bool(module.PENALTY)
         names = [k for k in _KERNELS if hasattr(module, k)]
         self.jit = types.SimpleNamespace(**{k: getattr(module, k) for k in names})
+        # The Hessian has no parallel variant (BLAS threads run its rank updates).
         self.jit_parallel = types.SimpleNamespace(
-            **{k: getattr(module, k + "_parallel") for k in names}) if layout.data else None
+            **{k: getattr(module, k + "_parallel", getattr(module, k)) for k in names}) \
+            if layout.data else None
         self._build = build
         self._cached = cached
         self._numba_times = {}
@@ -199,7 +201,8 @@ class MatrixObjective(CompiledObjective):
                                "compile with order=2 for Hessians")
         if self.jit_parallel is not None and n is not None and \
                 kargs[1].shape[0] * max(n, 1) >= PARALLEL_WORK:
-            return name + "_parallel", getattr(self.jit_parallel, name)
+            k = getattr(self.jit_parallel, name)
+            return (name + "_parallel" if k is not getattr(self.jit, name) else name), k
         return name, getattr(self.jit, name)
 
     def solver_kernels(self, kargs, n):
@@ -313,7 +316,7 @@ class MatrixObjective(CompiledObjective):
         x, kargs = self._sample()
         for ns in (self.jit, self.jit_parallel if parallel else None):
             for name in (names if ns is not None else ()):
-                full = name if ns is self.jit else name + "_parallel"
+                full = name if getattr(ns, name) is getattr(self.jit, name) else name + "_parallel"
                 if full in self._warm:
                     continue
                 args = (x, x) if name == "hessp" else (x,)

@@ -33,7 +33,6 @@ __all__ = ["matrix_module", "KINDS", "PUBLIC"]
 
 KINDS = ("v", "g", "vg", "hp", "h")
 PUBLIC = {"v": "value", "g": "grad", "vg": "value_and_grad", "hp": "hessp", "h": "hess"}
-_HESS_CHUNKS = 4  # parallel Hessian chunks: each holds an n x n partial sum
 _BLAS_ROWS = 1024  # rows per rank update of a Hessian block
 
 
@@ -393,11 +392,13 @@ class _Emitter:
                 L += self.kernel(f"_pen_{kind}", kind, self.psched, rows=False,
                                  decorator="_kernel")
         if data:
+            # No parallel Hessian: its rank updates run in BLAS's threads already, and each
+            # chunk would need an n x n buffer.
             for kind in kinds:
-                L += self._sums(kind)
+                L += self._sums(kind) if kind != "h" else []
             for name in (lambda s: s, parallel):
                 for kind in kinds:
-                    L += self._wrapper(kind, name)
+                    L += self._wrapper(kind, name) if kind != "h" or name is not parallel else []
         else:
             for kind in kinds:
                 L += self._plain_wrapper(kind)
@@ -425,7 +426,7 @@ class _Emitter:
         dargs = "".join(f", d{k}" for k in range(len(self.lay.data)))
         args = f"x, {v}p, rows{dargs}"
         call = f"x, {v}p, rows, {{}}, {{}}{dargs}"
-        chunks = _HESS_CHUNKS if kind == "h" else PAR_CHUNKS
+        chunks = PAR_CHUNKS
         L = _opening(f"_psum_{kind}", args, "_parallel_kernel")
         L += ["    m = rows.shape[0]",
               f"    nc = max(1, min({chunks}, m // {PAR_BLOCK}))",
@@ -495,7 +496,7 @@ class _Emitter:
         dargs = "".join(f", d{k}" for k in range(len(self.lay.data)))
         args = f"x, p, rows{dargs}" if data else "x, p"
         L = []
-        for name in ((lambda s: s), parallel) if data else ((lambda s: s),):
+        for name in ((lambda s: s),):
             L += _opening(name("hess_values"), args,
                           doc="Hessian entries in CSR order of the dense pattern (row-major).")
             L += [f"    return {name('hess')}({args}).ravel()"]
