@@ -137,7 +137,19 @@ class Layout:
 
     def bind(self, p, arrays, nx=None):
         """Sizes from the params array ``p``, the data ``arrays`` and the length ``nx`` of x
-        (None: not known yet); raises :class:`ArgumentError` naming a size that disagrees."""
+        (None: not known yet); raises :class:`ArgumentError` naming a size that disagrees.
+        Memoised on the shapes (the binding depends on nothing else)."""
+        key = (None if p is None else p.shape[0], tuple(a.shape for a in arrays), nx)
+        memo = self.__dict__.setdefault("_memo", {})
+        got = memo.get(key)
+        if got is None:
+            got = self._bind(p, arrays, nx)
+            if len(memo) > 64:
+                memo.clear()
+            memo[key] = got
+        return dict(got)
+
+    def _bind(self, p, arrays, nx):
         vals = {}
         for s in self.sizes:
             src = self.source[s]
