@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 TIMEOUT = 600  # seconds; a cold run compiles every kernel and solver loop, a warm one takes seconds
 WORKERS = 2  # examples run concurrently in subprocesses (this suite's machines have 2 cores)
+# Examples that call the same solver loops on the same argument layout run one after the other,
+# so that a cold run compiles those loops once instead of twice at the same time.
+CHAINS = [("softmax_digits", "mlp_digits")]
 
 # regular expressions each example's output must contain
 EXPECT = {
@@ -65,14 +68,15 @@ def _has_matplotlib():
 
 
 def _cli_args(path, outdir):
-    """--outdir for our examples (and --quick where they have it: fewer iterations, the same
-    checks); an example with only --plot FILE gets a file in outdir."""
+    """--outdir for our examples; an example with only --plot FILE gets a file in outdir; and
+    --quick where an example has it (fewer iterations, the same checks)."""
     src = path.read_text(encoding="utf-8")
+    quick = ["--quick"] if '"--quick"' in src else []
     if '"--outdir"' in src:
-        return ["--outdir", str(outdir)] + (["--quick"] if '"--quick"' in src else [])
+        return ["--outdir", str(outdir)] + quick
     if '"--plot"' in src:
-        return ["--plot", str(outdir / f"{path.stem}.png")]
-    return []
+        return ["--plot", str(outdir / f"{path.stem}.png")] + quick
+    return quick
 
 
 def _run(argv, cwd):
@@ -101,10 +105,16 @@ def example_runs(tmp_path_factory):
         if _needs_sklearn(path) and not have_sklearn:
             continue
         jobs[path.stem] = (path, tmp_path_factory.mktemp(path.stem))
+    def run_chain(names):
+        return {name: (_run([str(jobs[name][0]), *_cli_args(*jobs[name])], jobs[name][1]),
+                       jobs[name][1]) for name in names}
+
+    chained = {name for chain in CHAINS for name in chain}
+    tasks = [[n for n in chain if n in jobs] for chain in CHAINS]
+    tasks += [[name] for name in jobs if name not in chained]
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        futures = {name: pool.submit(_run, [str(p), *_cli_args(p, d)], d)
-                   for name, (p, d) in jobs.items()}
-        return {name: (fut.result(), jobs[name][1]) for name, fut in futures.items()}
+        futures = [pool.submit(run_chain, names) for names in tasks if names]
+        return {name: out for fut in futures for name, out in fut.result().items()}
 
 
 @pytest.mark.parametrize("path", _examples(), ids=lambda p: p.stem)
