@@ -1,4 +1,4 @@
-"""A 64-32-10 network on scikit-learn's digits, written with matrices, checked against MLPClassifier.
+"""A 64-32-10 tanh network on scikit-learn's digits, with matrices, checked against MLPClassifier.
 
 The network of scikit-learn's MLPClassifier(hidden_layer_sizes=(32,), activation="tanh"):
 a tanh hidden layer and a softmax output, trained on the mean cross-entropy plus
