@@ -40,7 +40,6 @@ import numpy as np
 
 from .arrays import check_rows
 from .errors import ArgumentError, CodegenError
-from .rowblocks import PARALLEL_MIN_ROWS
 
 __all__ = ["evaluate", "check_data", "check_rows", "DaskData", "DaskEvaluationError",
            "kernel_handle", "is_dask_array", "TIMEOUT_KEY", "WHICH"]
@@ -51,7 +50,8 @@ SPLIT_EVERY = 8  # partial sums added per task of the tree reduction
 _HANDLES = {}  # cache key -> KernelHandle (client side: the source is read once)
 _CHECKED = {}  # names of the data arrays -> blocks already checked finite (client side)
 _CHECKED_MAX = 64
-# Blocks of PARALLEL_MIN_ROWS rows or more run the multi-threaded kernels, which use every core
+# Large blocks (``uses_threads``: PARALLEL_MIN_ROWS rows, a matrix model's rows x variables from
+# PARALLEL_WORK) run the multi-threaded kernels, which use every core
 # already: one at a time per process, so that threads of one worker (or Dask's threaded
 # scheduler) never launch them concurrently, which Numba's workqueue threading layer forbids.
 _PARALLEL_LOCK = threading.Lock()
@@ -95,7 +95,8 @@ def _check_block(blocks, row0, labels):
         if bad.size == 0:  # the sum overflowed: every entry is finite
             continue
         at = tuple(int(i) for i in bad[0])
-        where = f"row {row0 + at[0]}" + (f", column {at[1]}" if b.ndim == 2 else "")
+        where = f"row {row0 + at[0]}" + (f", column {at[1]}" if b.ndim == 2 else
+                                          f", entry {at[1:]}" if b.ndim > 2 else "")
         raise ArgumentError(f"data[{k}] ({labels[k]}) has {b[at]} at {where}: data must be "
                             "finite; drop or impute the rows with missing values first")
 
@@ -109,7 +110,7 @@ def block_partial(handle, which, x, p, v, rows, row0, labels, *blocks):
         _check_block(blocks, row0, labels)
     if rows is None:
         rows = np.arange(blocks[0].shape[0], dtype=np.int64)
-    big = rows.shape[0] >= PARALLEL_MIN_ROWS
+    big = kernels.uses_threads(rows.shape[0], x.shape[0])
     with _PARALLEL_LOCK if big else contextlib.nullcontext():
         return kernels.partial_kargs(which, x, (p, rows) + blocks, v), rows.shape[0]
 
@@ -151,9 +152,13 @@ def _describe(chunks):
     return f"({text}{', ...' if len(chunks) > 6 else ''}; {len(chunks)} blocks)"
 
 
+def _is_matrix_model(obj):
+    """A matrix model (codegen.matrix_compiled): sizes bound from the arrays' shapes."""
+    return getattr(obj, "_matrix", False)
+
+
 def _check_array(obj, k, a, first):
     """data[k]: a dask array of real numbers of the declared shape."""
-    w = obj._layout[k]
     if not is_dask_array(a):
         if first is None:
             raise ArgumentError(f"data[{k}] is not a dask array ({type(a).__name__}); "
@@ -169,6 +174,10 @@ def _check_array(obj, k, a, first):
                             ".real part if the imaginary part is meant to go")
     if kind not in "fiub":
         raise ArgumentError(f"data[{k}] must hold real numbers, got dtype {a.dtype}")
+    if _is_matrix_model(obj):
+        _check_matrix_array(obj, k, a)
+        return
+    w = obj._layout[k]
     if w == 0 and a.ndim != 1:
         raise ArgumentError(f"data[{k}] ({obj.data[k]}) must be a 1-D array of length N, "
                             f"got shape {a.shape}")
@@ -181,6 +190,24 @@ def _check_array(obj, k, a, first):
     if w and len(a.chunks[1]) > 1:
         raise ArgumentError(f"data[{k}] is chunked along columns too {a.chunks[1]}; each block "
                             f"must hold whole rows: data[{k}].rechunk({{1: -1}}) (and persist it)")
+
+
+def _check_matrix_array(obj, k, a):
+    """data[k] of a matrix model: its number of dimensions, whole rows per block (its other
+    sizes are checked against the model's by ``obj.layout.bind``)."""
+    nd = obj.layout.ndim(k)
+    if a.ndim != nd:
+        raise ArgumentError(f"data[{k}] ({obj._data_names(k)}) must be a {nd}-D array of shape "
+                            f"{obj._data_shape_text(k)}, got shape {a.shape}")
+    if any(np.isnan(c) for c in a.chunks[0]):
+        raise ArgumentError(f"data[{k}] has unknown chunk sizes along rows; call "
+                            f"data[{k}].compute_chunk_sizes() (and persist it) first")
+    split = [i for i in range(1, a.ndim) if len(a.chunks[i]) > 1]
+    if split:
+        axes = ", ".join(f"{i}: -1" for i in split)
+        raise ArgumentError(f"data[{k}] is chunked along axis {split[0]} too {a.chunks[split[0]]}; "
+                            f"each block must hold whole rows: data[{k}].rechunk({{{axes}}}) "
+                            "(and persist it)")
 
 
 def check_data(obj, data):
@@ -206,6 +233,8 @@ def check_data(obj, data):
     if data[0].shape[0] == 0:
         raise ArgumentError("the data have 0 rows: a sum or mean over no rows is no "
                             "objective; give at least one row")
+    if _is_matrix_model(obj):  # the sizes from the shapes (no data read): an error names one
+        obj.layout.bind(None, data)
     return DaskData(data, rows0, [obj._data_names(k) for k in range(len(data))])
 
 
@@ -288,7 +317,9 @@ def evaluate(obj, which, x, params, data, v=None, rows=None):
     which: ``"value"``, ``"grad"``, ``"value_and_grad"``, ``"hess"`` (dense), ``"hessp"``
     (``v`` given) or ``"hess_sparse"`` (CSR). params: NumPy (or None without params). data: one dask array per data
     argument of ``obj``, all chunked alike along rows, whole rows per block (NumPy arrays
-    mixed in are refused: they would travel with every evaluation). rows: global row
+    mixed in are refused: they would travel with every evaluation). A matrix model's sizes are
+    bound from the arrays' shapes, per block from the block's arrays by its kernels; its
+    finish (mean, penalty, a Hessian's mirror) runs once here. rows: global row
     indices (or a boolean mask); only the blocks holding them compute. Runs on the active
     distributed Client, else on Dask's configured local scheduler. Results equal the NumPy
     results up to the order of summation.
@@ -299,9 +330,16 @@ def evaluate(obj, which, x, params, data, v=None, rows=None):
         raise CodegenError("this objective was compiled with order=1; compile with order=2 "
                            "for Hessians")
     dd = data if isinstance(data, DaskData) else check_data(obj, data)
-    x = obj._x(x)
-    v = obj._x(v, "v") if which == "hessp" else None
     p = obj._params(params)
+    if which == "hessp" and v is None:
+        raise ArgumentError("which='hessp' needs the vector v")
+    if _is_matrix_model(obj):  # x's length from the sizes the arrays' shapes bind
+        x, v = obj._dask_x(x, p, dd.arrays, v if which == "hessp" else None)
+        extra = {"shapes": tuple(a.shape for a in dd.arrays)}
+    else:
+        x = obj._x(x)
+        v = obj._x(v, "v") if which == "hessp" else None
+        extra = {}
     r = None if rows is None else check_rows(rows, dd.n_rows)
     plan = _plan(dd, r)
     check, done = _unchecked(dd, plan)
@@ -311,4 +349,4 @@ def evaluate(obj, which, x, params, data, v=None, rows=None):
     if count != want:  # every block counted once: anything else is not the objective
         raise DaskEvaluationError(f"the {which} evaluation summed {count} rows of {want}; "
                                   "refusing a partial sum", which)
-    return obj._finish(which, x, p, total, want, v, n_total=dd.n_rows)
+    return obj._finish(which, x, p, total, want, v, n_total=dd.n_rows, **extra)

@@ -23,13 +23,12 @@ from . import cache
 from .arrays import check_finite, check_rows, real_array
 from .compiled import CompiledObjective, _Build, _canonical
 from .errors import ArgumentError, CodegenError
+from .matrix_blocks import KIND_OF, PARALLEL_WORK
 from .matrix_layout import Layout, is_matrix, shape_of
 from .timings import BuildTimes
 
 __all__ = ["MatrixObjective", "compile_matrix", "is_matrix_model", "PARALLEL_WORK"]
 
-#: Rows x variables from which the multi-threaded kernels are used (Python calls and solvers).
-PARALLEL_WORK = 4_000_000
 _KERNELS = ("value", "grad", "value_and_grad", "hess", "hessp", "hess_values")
 _KINDS = {"value": "v", "grad": "g", "value_and_grad": "vg", "hessp": "hp"}  # driver-run
 
@@ -83,7 +82,14 @@ class MatrixObjective(CompiledObjective):
 
     ``n`` is the number of variables when the sizes of wrt are concrete, else None: then
     :meth:`n_for` gives it for given arguments (the solvers take it from ``x0``).
+
+    Data may be dask arrays chunked along rows (:mod:`codegen.dask_data`): the row-block
+    kernels run on each block where it lives (:mod:`codegen.matrix_blocks`, sizes bound from
+    the block's arrays), and :meth:`_finish` applies the mean, the penalty and a Hessian's
+    mirror once; the client never gathers the data.
     """
+
+    _matrix = True  # codegen.dask_data: sizes are bound from the arrays' shapes
 
     def __init__(self, module, layout, key, timings, build, cached, reduce, order):
         self.module = module
@@ -213,6 +219,8 @@ class MatrixObjective(CompiledObjective):
         return self.jit
 
     def _run(self, name, x, args, rows, v=None):
+        if args and self._dask_call(args):
+            return self._dask(name, x, args, rows, v)
         kargs = self.pack_args(*args, rows=rows)
         x = self._xk(x, kargs)
         xs = (x,) if v is None else (x, self._xk(v, kargs, "v"))
@@ -279,11 +287,96 @@ class MatrixObjective(CompiledObjective):
         """H(x) @ v without forming H."""
         return self._run("hessp", x, args, rows, v=v)
 
-    def _kernel_spec(self):
-        raise CodegenError("matrix models do not run on dask arrays yet; pass NumPy arrays")
+    # -- row blocks (interface for codegen.dask_data) -------------------------------------------
 
-    def _dask_call(self, args):
-        return False
+    def _expected(self):
+        return self.layout.expected()
+
+    def _data_shape_text(self, k):
+        nd = self.layout.ndim(k)
+        dims = ", ".join(["N"] + [str(d) for d in self.layout.data_dims(k)])
+        return f"({dims}{',' if nd == 1 else ''})"
+
+    def _params(self, params):
+        """The params vector (empty without params), checked: 1-D, finite (its length is
+        checked with the sizes)."""
+        if not self.layout.params:
+            if params is not None and np.size(params):
+                raise ArgumentError(f"this objective has no params, got {np.size(params)} values")
+            return self._empty_p
+        if params is None:
+            raise ArgumentError(f"params (length {self.layout.p_expr}) are missing")
+        p = real_array(params, "params")
+        if p.ndim != 1:
+            raise ArgumentError(f"params must be a 1-D array (matrices flattened row-major), "
+                                f"got shape {p.shape}")
+        check_finite(p, "params")
+        return p
+
+    def _dask(self, which, x, args, rows, v=None):
+        from . import dask_data  # imports dask only when dask data come
+        i = 1 if self.layout.params else 0
+        if len(args) != i + len(self.layout.data):
+            raise ArgumentError(f"expected {i + len(self.layout.data)} trailing argument(s): "
+                                f"{self._expected()}; got {len(args)}")
+        p = self._params(args[0] if i else None)
+        return dask_data.evaluate(self, which, x, p, tuple(args[i:]), v=v, rows=rows)
+
+    def _dask_x(self, x, p, arrays, v=None):
+        """(x, v) checked against the sizes that ``p`` and the (dask) ``arrays``' shapes bind;
+        no data are read."""
+        kargs = (p, None) + tuple(arrays)
+        x = self._xk(x, kargs)
+        return x, (None if v is None else self._xk(v, kargs, "v"))
+
+    def _finish(self, which, x, params, partial, n_rows, v=None, n_total=None, shapes=None):
+        """The objective's ``which`` from the total ``partial`` of the blocks'
+        :meth:`~codegen.matrix_blocks.MatrixBlockKernels.partial_kargs` over ``n_rows`` rows:
+        divided by ``n_rows`` when reduce="mean", plus the penalty (weighted by ``n_rows /
+        n_total`` with reduce="sum" when the rows are a sample of ``n_total``), the Hessian's
+        lower blocks mirrored.  ``shapes``: the data arrays' shapes (they bind the sizes)."""
+        kind = KIND_OF[which]
+        n_total = n_rows if n_total is None else n_total
+        if shapes is None or not 1 <= n_rows <= n_total:
+            raise ArgumentError(f"_finish needs the data shapes and 1 <= n_rows <= n_total, "
+                                f"got shapes={shapes}, n_rows={n_rows}, n_total={n_total}")
+        p = self._params(params)
+        # One row of zeros per data array: the penalty kernels read only their sizes.
+        ds = tuple(np.zeros((1,) + tuple(sh[1:])) for sh in shapes)
+        x, v = self._dask_x(x, p, ds, v)
+        s = 1.0 / n_rows if self.reduce == "mean" else 1.0
+        w = 1.0 if self.reduce == "mean" else n_rows / n_total
+        if kind == "v":
+            a = np.array([float(partial)])
+        elif kind == "vg":
+            a = np.concatenate(([float(partial[0])], partial[1]))
+        else:
+            a = np.array(partial, dtype=np.float64)
+        a = a * s
+        if self.has_penalty:
+            xs = (x, v) if kind == "hp" else (x,)
+            a = a + getattr(self.module, f"_pen_{kind}")(*xs, p, *ds) * w
+        if kind == "v":
+            return float(a[0])
+        if kind == "vg":
+            return float(a[0]), a[1:].copy()
+        if kind == "h":
+            self._mirror(a, self.layout.bind(p, ds, x.shape[0]))
+            if which == "hess_sparse":
+                import scipy.sparse as sps
+                return sps.csr_matrix(a)
+        return a
+
+    def _mirror(self, H, vals):
+        """Fill the blocks below the diagonal from those above (the row-block kernels and the
+        generated wrappers' convention: wrt k < m, block (k, m) computed)."""
+        lay = self.layout
+        offs = [int(o.xreplace(vals)) for o in lay.x_offsets]
+        sizes = [int((shape_of(W)[0] * shape_of(W)[1]).xreplace(vals)) for W in lay.wrt]
+        for k in range(len(lay.wrt)):
+            for m in range(k + 1, len(lay.wrt)):
+                rk, rm = slice(offs[k], offs[k] + sizes[k]), slice(offs[m], offs[m] + sizes[m])
+                H[rm, rk] = H[rk, rm].T
 
     # -- build times ----------------------------------------------------------------------------
 

@@ -53,15 +53,22 @@ class KernelHandle(NamedTuple):
     kind: str = "objective"
 
     def load(self):
-        """The :class:`BlockKernels` of this module, loaded once per process: from the cache
-        directory when the entry is there, else written there from ``source`` and imported."""
+        """The :class:`BlockKernels` of this module (a matrix model's:
+        :class:`~codegen.matrix_blocks.MatrixBlockKernels`), loaded once per process: from the
+        cache directory when the entry is there, else written there from ``source`` and
+        imported."""
         with _lock:
             blocks = _BLOCKS.get(self.key)
             if blocks is None:
                 mod = cache.lookup(self.key, self.kind)
                 if mod is None:
                     mod = cache.store(self.key, self.source, self.kind)
-                blocks = _BLOCKS[self.key] = BlockKernels(mod)
+                if getattr(mod, "KIND", None) == "matrix-objective":
+                    from .matrix_blocks import MatrixBlockKernels  # SymPy-free too
+                    blocks = MatrixBlockKernels(mod)
+                else:
+                    blocks = BlockKernels(mod)
+                _BLOCKS[self.key] = blocks
             return blocks
 
     def __repr__(self):
@@ -87,6 +94,11 @@ class BlockKernels:
         self.module = module
         self.n = c.n
         self._finite = {}
+
+    @staticmethod
+    def uses_threads(n_rows, n):
+        """True when a block of ``n_rows`` rows runs the multi-threaded kernels."""
+        return n_rows >= PARALLEL_MIN_ROWS
 
     def pack(self, params, arrays, rows=None):
         """``(p, rows, d0, d1, ...)`` over the rows ``rows`` (local indices; None: all) of the

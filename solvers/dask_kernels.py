@@ -48,20 +48,32 @@ class AllRows:
         return self.shape[0]
 
 
+def _matrix_n(obj, p, arrays, nx):
+    """A matrix model's number of variables, from the sizes the arrays' shapes bind (and
+    ``nx`` = len(x0) when a size is known only from x)."""
+    from codegen.errors import ArgumentError
+    try:
+        return int(obj.n_for((p, None) + tuple(arrays), nx))
+    except ArgumentError as exc:
+        if nx is not None:
+            raise
+        raise ArgumentError(f"{exc}; on dask data the solvers take it from the data shapes "
+                            "only: give that size a data array") from None
+
+
 class DaskKernels:
     """A CompiledObjective with dask data, evaluated on the cluster for the Python loops."""
 
     compiled = False
     has_data = True
 
-    def __init__(self, obj, args=(), rows=None):
+    def __init__(self, obj, args=(), rows=None, n=None):
         from codegen.dask_data import check_data, check_rows  # SymPy-free
         if not isinstance(args, (tuple, list)):
             args = (args,)
         args = tuple(args)
         self.objective = obj
         self.obj = self  # no hess_sparse: newton takes the dense Hessian, one task per block
-        self.n = int(obj.n)
         k = 1 if obj.params else 0
         if len(args) != k + len(obj._layout):
             from codegen.errors import ArgumentError
@@ -69,6 +81,7 @@ class DaskKernels:
                                 f"{obj._expected()}; got {len(args)}")
         self.data = check_data(obj, args[k:])
         p = obj._params(args[0] if k else None)
+        self.n = int(obj.n) if obj.n is not None else _matrix_n(obj, p, self.data.arrays, n)
         r = AllRows(self.data.n_rows) if rows is None else check_rows(rows, self.data.n_rows)
         self.kargs = (p, r) + self.data.arrays
         self.args, self.rows = args, rows
