@@ -60,12 +60,16 @@ def _derive_executable():
     return [str(script)] if script.exists() else [sys.executable, "-m", "derive_cli"]
 
 
-def test_readme_python_blocks_run():
+def test_readme_python_blocks_run(capsys):
     blocks = _blocks("python")
     assert len(blocks) >= 4
     namespace = {}
     for block in blocks:
         exec(compile(block, str(README), "exec"), namespace)
+    # The blocks print their checks (np.allclose(...), success flags): a reader must never see
+    # one fail, so no printed value may be False.
+    printed = capsys.readouterr().out
+    assert not re.search(r"(^|\s)False(\s|$)", printed), printed
 
 
 def test_readme_commands_are_the_ci_commands():
