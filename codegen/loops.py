@@ -223,12 +223,26 @@ class Scheduler:
         new = e.func(*args) if args != list(e.args) else e
         if costly(new):
             free = self._indices(new)
-            if free < ctx or not free:
+            # A costly value over the loops around it is inlined, unless an equal temporary
+            # exists already (tanh(W1 x) of the forward pass, met again in a gradient).
+            if free < ctx or not free or self._canonical("expr", sorted(free, key=str), new, None)[0] \
+                    in self._keys:
                 return self._temp("expr", free, new, None, None)
         return new
 
     def _free_of_sum(self, e):
         return frozenset(free_indices(e))
+
+    def _canonical(self, kind, free, body, limits):
+        """(key, canonical body, permutation) of a temporary over the sorted ``free``."""
+        best = None
+        for perm in itertools.permutations(range(len(free))):
+            sub = {free[i]: _PH[perm[i]] for i in range(len(free))}
+            cand = body.xreplace(sub)
+            key = (kind, len(free), str(limits), sp.srepr(cand))
+            if best is None or key < best[0]:
+                best = (key, cand, perm)
+        return best
 
     def _temp(self, kind, free, body, k, limits):
         """The reference to the temporary (shared with an equal one up to renaming)."""
@@ -237,14 +251,7 @@ class Scheduler:
             raise CodegenError(f"a temporary over {len(free)} indices; at most {len(_PH)}")
         if k is not None:
             body = body.xreplace({k: SUMVAR})
-        best = None
-        for perm in itertools.permutations(range(len(free))):
-            sub = {free[i]: _PH[perm[i]] for i in range(len(free))}
-            cand = body.xreplace(sub)
-            key = (kind, len(free), str(limits), sp.srepr(cand))
-            if best is None or key < best[0]:
-                best = (key, cand, perm)
-        key, canon, perm = best
+        key, canon, perm = self._canonical(kind, free, body, limits)
         tid = self._keys.get(key)
         if tid is None:
             tid = len(self.temps)

@@ -20,6 +20,8 @@ when used; Python calls use :mod:`codegen.rowdriver` instead).  A penalty has it
 >>> "def value_and_grad(x, p):" in src and "for a0 in range(0, s0):" in src
 True
 """
+import re
+
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
@@ -44,12 +46,13 @@ class _Tables:
         self.names = dict(lay.size_names())
         self.mats = {}
         self.row_syms = set()
+        self.views = {}  # view name -> (array, offset, matrix): defined where used
         for k, W in enumerate(lay.wrt):
-            self._place(W, "x", f"_xo{k}")
+            self._place(W, "x", f"_xo{k}", f"xv{k}")
         for k, P in enumerate(lay.params):
-            self._place(P, "p", f"_po{k}")
+            self._place(P, "p", f"_po{k}", f"pv{k}")
         for k, V in enumerate(tangents):
-            self._place(V, "v", f"_xo{k}")
+            self._place(V, "v", f"_xo{k}", f"vv{k}")
         for k, D in enumerate(lay.data):
             if isinstance(D, tuple):
                 for j, s in enumerate(D):
@@ -71,16 +74,41 @@ class _Tables:
             self.names[q] = f"q{i}"
         self.names[SUMVAR] = "ks"
 
-    def _place(self, s, arr, off):
+    def _place(self, s, arr, off, view):
+        """A matrix reads through a view of its block of ``arr`` (1-D for a column vector,
+        else 2-D): plain loop indices, which Numba's LLVM vectorizes (``x[off + i*c + j]``
+        hides the contiguity behind a negative-index wraparound per access)."""
         if not is_matrix(s):
             self.names[s] = f"{arr}[{off}]"
             return
-        cols = shape_of(s)[1]
-        if cols == 1:
-            self.mats[s] = (lambda arr, off: lambda i, j: f"{arr}[{off} + {i}]")(arr, off)
+        self.views[view] = (arr, off, s)
+        if shape_of(s)[1] == 1:
+            self.mats[s] = (lambda view: lambda i, j: f"{view}[{i}]")(view)
         else:
-            self.mats[s] = (lambda arr, off, cols: lambda i, j: (
-                f"{arr}[{off} + ({i})*{cols} + {j}]"))(arr, off, self._pr(cols))
+            self.mats[s] = (lambda view: lambda i, j: f"{view}[{i}, {j}]")(view)
+
+    def view_line(self, view, arr, off, s, pad="    "):
+        """The definition of ``view``: the block of ``s`` in ``arr`` from offset ``off``."""
+        r, c = shape_of(s)
+        block = f"{arr}[{off}:{off} + {self._pr(r * c)}]"
+        if c == 1:
+            return f"{pad}{view} = {block}"
+        return f"{pad}{view} = {block}.reshape(({self._pr(r)}, {self._pr(c)}))"
+
+    def with_views(self, L):
+        """``L`` (the lines of one kernel) with the views it uses defined after the sizes
+        (``_n = ...``) and the gradient's views of ``out`` after its allocation."""
+        text = "\n".join(L)
+        used = [v for v in self.views if re.search(rf"\b{v}\[", text)]
+        grads = sorted(set(re.findall(r"\b(gv\d+)\[", text)))
+        at = next(i for i, line in enumerate(L) if line.startswith("    _n = ")) + 1
+        L = L[:at] + [self.view_line(v, *self.views[v]) for v in used] + L[at:]
+        if grads:
+            at = next(i for i, line in enumerate(L) if line.startswith("    out = np.zeros(")) + 1
+            base = "1 + " if L[at - 1].startswith("    out = np.zeros(1 + ") else ""
+            L = L[:at] + [self.view_line(g, "out", f"{base}_xo{g[2:]}", self.layout.wrt[int(
+                g[2:])]) for g in grads] + L[at:]
+        return L
 
     def _pr(self, e):
         return LoopPrinter(self.names, {}).doprint(sp.sympify(e))
@@ -217,6 +245,15 @@ class _Emitter:
             return f"_xo{k} + {self.pr.doprint(a)}"
         return f"_xo{k} + {self.pr.doprint(a)}*{self.pr.doprint(cols)} + {self.pr.doprint(b)}"
 
+    def _grad_target(self, k, idx, base):
+        """The gradient entry of wrt ``k`` at ``idx``: through the view ``gv<k>`` of its block
+        of ``out`` for a matrix (see :meth:`_Tables.with_views`)."""
+        if not idx:
+            return f"out[{base}_xo{k}]"
+        if shape_of(self.lay.wrt[k])[1] == 1:
+            return f"gv{k}[{self.pr.doprint(idx[0])}]"
+        return f"gv{k}[{self.pr.doprint(idx[0])}, {self.pr.doprint(idx[1])}]"
+
     def _loops(self, sched, idx):
         return [(s, *sched.ranges[s]) for s in idx if isinstance(s, sp.Symbol)]
 
@@ -231,9 +268,8 @@ class _Emitter:
             for k, e in enumerate(src):
                 idx = part.row_idx[k]
                 loops = self._loops(sched, idx)
-                at = self._index_text(k, idx)
                 e = _collect(sched.lower(e, frozenset(s for s, _, _ in loops)), loops)
-                out.append((loops, f"out[{base}{at}] += {{}}", e))
+                out.append((loops, self._grad_target(k, idx, base) + " += {}", e))
         if kind == "h":
             for (k, m), e in part.hess.items():
                 ri, ci = part.row_idx[k], part.col_idx[m]
@@ -316,7 +352,7 @@ class _Emitter:
             L += [line for t in temps if t.row and t.id in need for line in k.temp(t, " " * 8)]
             for loops, tmpl, e in rest:
                 L += k.nest(loops, [(tmpl, e)], " " * 8)
-        return L + ["    return out"]
+        return self.tables.with_views(L + ["    return out"])
 
     def _rank_updates(self, k, sched, sep):
         pad = " " * 12
@@ -376,7 +412,7 @@ class _Emitter:
         if kind in ("v", "vg"):
             L.append("    out[0] = val")
         L.append("    return out")
-        return L
+        return self.tables.with_views(L)
 
     def module(self):
         lay = self.lay
