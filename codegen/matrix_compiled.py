@@ -21,7 +21,7 @@ import sympy as sp
 
 from . import cache
 from .arrays import check_finite, check_rows, real_array
-from .compiled import CompiledObjective, _Build, _canonical
+from .compiled import CompiledObjective, _Build, _canonical, _is_dask
 from .errors import ArgumentError, CodegenError
 from .matrix_blocks import KIND_OF, PARALLEL_WORK
 from .matrix_layout import Layout, is_matrix, shape_of
@@ -156,6 +156,11 @@ class MatrixObjective(CompiledObjective):
         for k, a in enumerate(arrays):
             given = a
             if not (type(a) is np.ndarray and a.dtype == np.float64 and a.flags.c_contiguous):
+                if _is_dask(a):  # NumPy would compute it: every block gathered on the client
+                    raise ArgumentError(
+                        f"data[{k}] is a dask array: pack_args packs NumPy arrays for the raw "
+                        "kernels and would gather it here; pass the dask arrays to value, grad, "
+                        "value_and_grad, hess, hessp or solvers.minimize (they run on the blocks)")
                 a = real_array(a, f"data[{k}]")
             nd = lay.ndim(k)
             if a.ndim != nd:

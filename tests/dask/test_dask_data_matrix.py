@@ -223,3 +223,24 @@ def test_a_nan_in_3d_data_is_refused_naming_its_row_and_entry(two_blocks):
     with dask.config.set(scheduler="threads"), \
             pytest.raises(ArgumentError, match=r"data\[0\] \(A\) has nan at row 17, entry \(1, 2\)"):
         obj.value(x, *args)
+
+
+def test_large_blocks_run_the_multithreaded_kernels(two_blocks, monkeypatch):
+    """Above PARALLEL_WORK rows x variables a block runs the module's prange row sums
+    (plain loops here: jit=False), with the same results."""
+    import codegen.matrix_blocks as mb
+    obj, x, v, (lam, A, t) = two_blocks
+    dargs = (lam, da.from_array(A, chunks=(7, 2, 3)), da.from_array(t, chunks=7))
+    want = [obj.value_and_grad(x, lam, A, t), obj.hessp(x, v, lam, A, t)]
+    monkeypatch.setattr(mb, "PARALLEL_WORK", 1)
+    assert mb.MatrixBlockKernels.uses_threads(1, 1)
+    with dask.config.set(scheduler="threads"):
+        _assert_same(obj.value_and_grad(x, *dargs), want[0])
+        _assert_same(obj.hessp(x, v, *dargs), want[1])
+
+
+def test_pack_args_refuses_dask_data_instead_of_gathering_it(mobj, mdata):
+    X, y = mdata
+    with pytest.raises(ArgumentError, match=r"data\[0\] is a dask array: pack_args .* would "
+                                            "gather it"):
+        mobj.pack_args(LAM, da.from_array(X, chunks=(CHUNK, D)), da.from_array(y, chunks=CHUNK))
