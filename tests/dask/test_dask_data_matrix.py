@@ -158,6 +158,23 @@ def test_lbfgs_on_the_cluster_equals_the_numpy_fit(client, mobj, mdata, mddata):
     np.testing.assert_allclose(got.fun, want.fun, rtol=1e-10)
 
 
+@pytest.mark.parametrize("method", ["newton", "newton-tr"])
+def test_newton_methods_on_the_threaded_scheduler(mobj, mdata, method):
+    """Dense Hessians and Hessian-vector products of the blocks, in the same Python loops
+    as on the NumPy formulas."""
+    X, y = mdata
+    args = (LAM, da.from_array(X, chunks=(CHUNK, D)), da.from_array(y, chunks=CHUNK))
+    want = solvers.minimize(lambda w: (reference("value", w, X, y), reference("grad", w, X, y)),
+                            np.zeros(D), method=method, jac=True,
+                            hess=lambda w: reference("hess", w, X, y),
+                            hessp=lambda w, v: reference("hessp", w, X, y, v))
+    with dask.config.set(scheduler="threads"):
+        got = solvers.minimize(mobj, np.zeros(D), method=method, args=args)
+    assert got.success and want.success, (got.message, want.message)
+    assert got.nit == want.nit
+    np.testing.assert_allclose(got.x, want.x, rtol=1e-8, atol=1e-12)
+
+
 def test_minibatches_across_blocks_are_reproducible(mobj, mdata):
     X, y = mdata
     args = (LAM, da.from_array(X, chunks=(CHUNK, D)), da.from_array(y, chunks=CHUNK))
