@@ -85,11 +85,156 @@ def index_form(expr):
     True
     """
     e = _sympify(expr)
-    e = _expand(e)
+    e = _Roller().roll(_expand(e))
     _check(e, frozenset(), _index_symbols(e))
     if e.has(_Delta):
         e = _sum_deltas(e, _ranges(e))
     return canonical(e)
+
+
+# ------------------------------------------------------------------ re-rolling unrolled sums
+
+# an Add re-rolls only runs of at least this many terms (a + b + c is cheaper as it is)
+_MIN_ROLL = 4
+
+
+class _Roller:
+    """Unrolled sums back into Sums, bottom-up: SymPy writes ``(w.T*x)[0, 0]`` of a concrete
+    size d as the Add ``w[0, 0]*x[0, 0] + ... + w[d-1, 0]*x[d-1, 0]`` (and ``(W*x)[k, 0]`` as d
+    terms per entry), which every later stage would then handle term by term (minutes and GBs
+    at d = 784). An Add's terms are grouped by their *skeleton*: the term with the Integer
+    indices of its MatrixElements taken out (a tuple of values, in a canonical order). Terms of
+    one skeleton whose values differ only at positions that always move together, run over a
+    contiguous range lo..hi, become ``Sum(term(k), (k, lo, hi))``; the rest stays as it is.
+    Hash-based grouping: linear in the number of terms (times the few index positions)."""
+
+    def __init__(self):
+        self.memo, self.skels = {}, {}
+
+    def roll(self, e):
+        if not isinstance(e, sp.Basic) or not e.args or isinstance(e, (MatrixElement, sp.MatrixSymbol)):
+            return e
+        hit = self.memo.get(e)
+        if hit is not None:
+            return hit
+        args = [self.roll(a) for a in e.args]
+        out = e if all(a is b for a, b in zip(args, e.args)) else e.func(*args)
+        if isinstance(out, sp.Add) and len(out.args) >= _MIN_ROLL:
+            out = self._roll_add(out)
+        self.memo[e] = out
+        return out
+
+    def _roll_add(self, add):
+        terms, changed = list(add.args), False
+        while len(terms) >= _MIN_ROLL:  # again: rolled Sums may themselves form a run (j of A[i, j])
+            new = self._roll_terms(terms)
+            if new is None:
+                break
+            terms, changed = new, True
+        return sp.Add(*terms) if changed else add
+
+    def _roll_terms(self, terms):
+        groups = {}
+        for t in terms:
+            key, vals = self.skel(t)
+            if vals:
+                groups.setdefault(key, []).append((t, vals))
+        used, sums = set(), []
+        for key, members in groups.items():
+            if len(members) >= _MIN_ROLL:
+                for t, s in self._roll_group(key, members):
+                    used.update(t)
+                    sums.append(s)
+        if not sums:
+            return None
+        return [t for t in terms if t not in used] + sums
+
+    def _roll_group(self, key, members):
+        """[(terms, Sum)] for the runs of one skeleton: tries each moving position until one rolls."""
+        n = len(members[0][1])
+        varying = [p for p in range(n) if len({v[p] for _, v in members}) > 1]
+        for p in varying:
+            # the positions that move with p: equal to it in every term
+            moving = frozenset(q for q in varying if all(v[q] == v[p] for _, v in members))
+            subs = {}
+            for t, v in members:
+                rest = tuple(None if q in moving else v[q] for q in range(n))
+                subs.setdefault(rest, {})[v[p]] = t
+            out = []
+            for by_value in subs.values():
+                for lo, hi in _runs(sorted(by_value)):
+                    run = [by_value[i] for i in range(lo, hi + 1)]
+                    out.append((run, self._sum_of(run[0], lo, hi, moving, key)))
+            if out:
+                return out
+        return []
+
+    def _sum_of(self, term, lo, hi, moving, key):
+        k = sp.Symbol("_r" + hashlib.sha256(f"{key}|{sorted(moving)}".encode()).hexdigest()[:12],
+                      integer=True)
+        while k in term.free_symbols or any(k in s.variables for s in term.atoms(sp.Sum)):
+            k = sp.Symbol(k.name + "r", integer=True)
+        body, _ = self._fill(term, moving, k, 0)
+        return sp.Sum(body, (k, lo, hi))
+
+    def skel(self, e):
+        """(key, values): e's structure with Integer matrix indices as '#', and those integers in
+        the order of the key (commutative arguments sorted by their own (key, values))."""
+        hit = self.skels.get(e)
+        if hit is not None:
+            return hit
+        if isinstance(e, MatrixElement):
+            parts, vals = [], []
+            for ix in (e.i, e.j):
+                if ix.is_Integer:
+                    parts.append("#")
+                    vals.append(int(ix))
+                else:
+                    parts.append(sp.srepr(ix))
+            out = f"E({_atom_key(e.parent)},{','.join(parts)})", tuple(vals)
+        elif not e.args or isinstance(e, sp.MatrixSymbol):
+            out = _atom_key(e), ()
+        else:
+            kids = [self.skel(a) for a in e.args]
+            if isinstance(e, _COMMUTATIVE):
+                kids.sort()
+            out = (f"{type(e).__name__}({','.join(kk for kk, _ in kids)})",
+                   tuple(x for _, vs in kids for x in vs))
+        self.skels[e] = out
+        return out
+
+    def _fill(self, e, moving, k, pos):
+        """(e with the Integer indices at positions ``moving`` replaced by k, next position),
+        positions counted in the order of :meth:`skel`."""
+        if isinstance(e, MatrixElement):
+            idx = []
+            for ix in (e.i, e.j):
+                if ix.is_Integer:
+                    idx.append(k if pos in moving else ix)
+                    pos += 1
+                else:
+                    idx.append(ix)
+            return _rebuild(e, (e.parent, *idx)), pos
+        if not self.skel(e)[1]:
+            return e, pos
+        order = list(range(len(e.args)))
+        if isinstance(e, _COMMUTATIVE):
+            order.sort(key=lambda i: self.skel(e.args[i]))
+        args = list(e.args)
+        for i in order:
+            args[i], pos = self._fill(e.args[i], moving, k, pos)
+        return _rebuild(e, args), pos
+
+
+def _runs(values):
+    """Maximal runs of consecutive integers (sorted, distinct ``values``), at least _MIN_ROLL long."""
+    out, start = [], 0
+    for i in range(1, len(values) + 1):
+        if i == len(values) or values[i] != values[i - 1] + 1:
+            if i - start >= _MIN_ROLL:
+                out.append((values[start], values[i - 1]))
+            start = i
+    return out
 
 
 def _sum_deltas(e, ranges):
