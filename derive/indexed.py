@@ -280,7 +280,10 @@ def _expand(e):
         raise InputError(f"{type(e).__name__} ({e}) is not supported in matrix objectives: "
                          f"{_NOT_SUPPORTED[type(e).__name__]}")
     if isinstance(e, _Delta):
-        return _Delta(_expand(e.args[0]), _expand(e.args[1]))
+        i, j = _expand(e.args[0]), _expand(e.args[1])
+        if (i, j) == e.args[:2]:
+            return e
+        return _delta(i, j) if len(e.args) == 2 else _Delta(i, j, *e.args[2:])
     if not e.args:
         return e
     args = [_expand(a) if isinstance(a, sp.Basic) else a for a in e.args]
@@ -727,7 +730,7 @@ class _Reverse:
         out = sp.S.One
         for ix, a, dim in zip((e.i, e.j), self.idx, self.W.shape):
             if dim != 1:  # a dimension of size 1 has the single index 0
-                out *= _Delta(ix, a)
+                out *= _delta(ix, a)
         return out
 
     def _sum(self, e):
@@ -736,6 +739,17 @@ class _Reverse:
         if body == 0:
             return sp.S.Zero
         return _collapse_sum(body, lim, self.ranges, pull=True)
+
+
+def _delta(i, j):
+    """KroneckerDelta(i, j); between an Integer and an index Symbol without SymPy's evaluation,
+    which asks the assumptions of i - j (3 ms each: seconds for the d terms of an unrolled sum)."""
+    if i.is_Integer and j.is_Integer:
+        return sp.S.One if i == j else sp.S.Zero
+    if i.is_Integer != j.is_Integer and isinstance(i if j.is_Integer else j, sp.Symbol):
+        first, second = sorted((i, j), key=sp.default_sort_key)
+        return _Delta(first, second, evaluate=False)
+    return _Delta(i, j)
 
 
 def _collapse_sum(body, lim, ranges, pull):
