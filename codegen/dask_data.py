@@ -6,7 +6,11 @@ in a tree of tasks, and finishes on the client (``obj._finish``: the mean over t
 penalty). Only results of the objective's size travel back: ``n`` numbers for a gradient,
 ``n x n`` for a Hessian (the pattern's values for ``hess_sparse``), never the data.
 The codegen ``CompiledObjective`` methods hand dask data here; the blocks are summed by
-:class:`codegen.rowblocks.BlockKernels` (``partial_kargs``: no mean, no penalty).
+:class:`codegen.rowblocks.BlockKernels` (``partial_kargs``: no mean, no penalty). Matrix
+models (:mod:`codegen.matrix_compiled`) come here too: their blocks run the row-block kernels
+of :class:`codegen.matrix_blocks.MatrixBlockKernels`, which bind the sizes from the block's own
+arrays (row counts differ from block to block), and the model's ``_finish`` applies the mean,
+the penalty and a Hessian's mirror once.
 
 Workers need no SymPy: each task gets the objective's
 :class:`~codegen.rowblocks.KernelHandle` (cache key and generated source, one key of the

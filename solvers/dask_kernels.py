@@ -7,7 +7,8 @@ blocks live. Like a Python objective it has ``compiled = False``, so every metho
 loop in Python (a nopython loop cannot wait on a cluster); the work per evaluation is the
 workers'. Mini-batches: the gradient family draws row indices with its seeded generator and
 passes them as ``rows``; only the blocks holding them compute, and the client never holds
-more than those indices.
+more than those indices. A matrix model's number of variables comes from the sizes the data
+shapes bind (``n``, len(x0), when a size is known only from x).
 
 A failure Dask cannot recover ends the run with status ``EVALUATION_FAILED`` at the last point
 evaluated in full (``x``, ``fun``, ``grad``; ``success`` False), the error's text in
