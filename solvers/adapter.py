@@ -158,7 +158,7 @@ def as_kernels(objective, args=(), wrt=None, rows=None, n=None):
         objective = codegen.compile(objective, wrt)
     if _dask_args(args):  # evaluated where the blocks live, by loops running in Python
         from .dask_kernels import DaskKernels
-        return DaskKernels(objective, args, rows=rows)
+        return DaskKernels(objective, args, rows=rows, n=n)
     if (isinstance(args, tuple) and len(args) == 0) and rows is None \
             and getattr(objective, "n", 0) is not None:
         try:
