@@ -167,7 +167,14 @@ class _Roller:
                     out.append((run, self._sum_of(run[0], lo, hi, moving, key)))
             if out:
                 return out
-        return []
+        # several families share the skeleton (w[i]*x[i] and w[9]*x[0]): split them by which
+        # moving positions are equal to which, and try each family alone
+        families = {}
+        for t, v in members:
+            families.setdefault(tuple(next(q for q in varying if v[q] == v[p]) for p in varying), []).append((t, v))
+        if len(families) == 1:
+            return []
+        return [r for fam in families.values() if len(fam) >= _MIN_ROLL for r in self._roll_group(key, fam)]
 
     def _sum_of(self, term, lo, hi, moving, key):
         k = sp.Symbol("_r" + hashlib.sha256(f"{key}|{sorted(moving)}".encode()).hexdigest()[:12],

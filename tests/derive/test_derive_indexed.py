@@ -510,3 +510,124 @@ def test_random_compositions(case):
     got = value(Hv, at, sizes, {a: i, b: jj})
     want = sum(h * at[entry(Vm, p, q)] for (p, q), h in row.items())
     assert got == pytest.approx(want, rel=1e-8, abs=1e-10)
+
+
+# ------------------------------------------------------------------ concrete sizes: unrolled sums re-rolled
+# SymPy writes (w.T*x)[0, 0] of a concrete size d as an Add of d products as soon as it is built;
+# index_form rolls such Adds back into the Sums the symbolic size gives.
+
+
+def _big_adds(e, at_least=4):
+    return [n for n in sp.preorder_traversal(e) if isinstance(n, sp.Add) and len(n.args) >= at_least]
+
+
+def test_concrete_logistic_rolls_back_to_the_symbolic_index_form():
+    n = 784
+    wc, xc = sp.MatrixSymbol("w", n, 1), sp.MatrixSymbol("x", n, 1)
+    zc = (wc.T * xc)[0, 0]
+    assert isinstance(zc, sp.Add) and len(zc.args) == n  # what SymPy builds
+    conc = index_form(softplus(zc) - y * zc + lam / 2 * (wc.T * wc)[0, 0])
+    symb = canonical(index_form(logistic).xreplace({d: sp.Integer(n)}))
+    assert conc == symb
+    assert not _big_adds(conc)
+    G = entry_derivative(conc, wc, (a, 0))
+    assert not _big_adds(G) and G == canonical(entry_derivative(logistic, w, (a, 0)).xreplace({d: sp.Integer(n)}))
+
+
+def test_concrete_softmax_rolls_to_nested_sums():
+    Kc, dc = 10, 64  # the digits sizes
+    Wc, xc, tc = sp.MatrixSymbol("W", Kc, dc), sp.MatrixSymbol("x", dc, 1), sp.MatrixSymbol("t", Kc, 1)
+    f = sp.log(sp.Sum(sp.exp((Wc * xc)[k, 0]), (k, 0, Kc - 1))) - (tc.T * Wc * xc)[0, 0]
+    g = index_form(f)
+    assert not _big_adds(g)
+    symb = canonical(index_form(softmax).xreplace({K: sp.Integer(Kc), d: sp.Integer(dc)}))
+    lse = [u for u in g.args if isinstance(u, sp.log)]
+    assert len(g.args) == 2 and lse == [u for u in symb.args if isinstance(u, sp.log)]
+    # (t.T*W*x)[0, 0]: SymPy builds sum_j (sum_i W[i, j]*t[i]) * x[j]: a Sum over j of x[j] * a Sum over i
+    lin, = (u for u in g.args if not isinstance(u, sp.log))
+    inner, (jj, lo, hi) = peel(lin)
+    assert (lo, hi) == (0, dc - 1) and inner.has(xc[jj, 0])
+    (s,) = inner.atoms(sp.Sum)
+    assert s.limits[0][1:] == (0, Kc - 1) and s.has(Wc[s.limits[0][0], jj] * tc[s.limits[0][0], 0])
+    mats = [Wc, xc, tc]
+    at = point(mats, sizes={}, seed=5)
+    ref = explicit(f, mats, {})
+    assert value(g, at, {}) == pytest.approx(num(ref, at), rel=1e-12)
+    G = entry_derivative(f, Wc, (a, b))
+    assert not _big_adds(G) and not G.has(sp.KroneckerDelta)
+    for i, jj in ((0, 0), (3, 17), (9, 63)):
+        want = num(sp.diff(ref, entry(Wc, i, jj)), at)
+        assert value(G, at, {}, {a: i, b: jj}) == pytest.approx(want, rel=1e-10, abs=1e-13)
+
+
+def test_irregular_and_partial_term_sets_stay_unrolled():
+    wc, xc = sp.MatrixSymbol("w", 10, 1), sp.MatrixSymbol("x", 10, 1)
+    gaps = sum(wc[i, 0] * xc[i, 0] for i in (0, 2, 4, 6, 8))  # not a contiguous range
+    crossed = sum(wc[i, 0] * xc[9 - i, 0] for i in range(10))  # the two indices do not move together
+    mixed = sum(wc[i, 0] * xc[i, 0] for i in range(6)) + wc[9, 0] * xc[0, 0] + wc[7, 0]
+    assert index_form(gaps) == gaps and index_form(crossed) == crossed
+    assert index_form(wc[0, 0] * xc[0, 0] + wc[2, 0] * xc[2, 0]) == wc[0, 0] * xc[0, 0] + wc[2, 0] * xc[2, 0]
+    g = index_form(mixed)  # the run 0..5 rolls, the two others stay
+    (s,), rest = g.atoms(sp.Sum), [u for u in g.args if not isinstance(u, sp.Sum)]
+    assert s.limits[0][1:] == (0, 5) and sorted(map(str, rest)) == ["w[7, 0]", "w[9, 0]*x[0, 0]"]
+    sizes = {}
+    for f in (sp.exp(gaps / 4) + crossed ** 2, sp.tanh(mixed) * crossed):
+        G = assert_gradient(f, wc, [wc, xc], sizes=sizes)
+        assert value(index_form(f), point([wc, xc], sizes=sizes), sizes) == pytest.approx(
+            num(explicit(f, [wc, xc], sizes), point([wc, xc], sizes=sizes)), rel=1e-12)
+        vc = sp.MatrixSymbol("v", 10, 1)
+        at = point([wc, xc, vc], sizes=sizes, seed=2)
+        want = sum(value(G, at, sizes, {a: i, b: 0}) * float(at[entry(vc, i, 0)]) for i in range(10))
+        assert value(directional(f, {wc: vc}), at, sizes) == pytest.approx(want, rel=1e-10)
+
+
+def test_rolled_sums_at_small_concrete_sizes_keep_their_derivatives():
+    for dc in (3, 4, 5):
+        wc, xc, Ac = sp.MatrixSymbol("w", dc, 1), sp.MatrixSymbol("x", dc, 1), sp.MatrixSymbol("A", dc, dc)
+        f = softplus((wc.T * xc)[0, 0]) + (wc.T * Ac * wc)[0, 0] ** 2 / 8 + sp.exp((xc.T * Ac * xc)[0, 0] / 9)
+        G = assert_gradient(f, wc, [wc, xc, Ac], sizes={})
+        assert_gradient(f, Ac, [wc, xc, Ac], sizes={})
+        if dc >= 4:
+            assert not _big_adds(index_form(f)) and not _big_adds(G)
+
+
+@st.composite
+def concrete_compositions(draw):
+    m, n = draw(st.integers(1, 6)), draw(st.integers(1, 5))
+    Wm, xm = sp.MatrixSymbol("W", m, n), sp.MatrixSymbol("x", n, 1)
+    um, Am = sp.MatrixSymbol("u", m, 1), sp.MatrixSymbol("A", n, n)
+    # built lazily: SymPy expands each concrete product as it builds it (the costly part)
+    vectors = [lambda: Wm * xm, lambda: Wm * Am * xm, lambda: sp.hadamard_product(Wm * xm, um)]
+    scalars = [lambda: (um.T * Wm * xm)[0, 0], lambda: (xm.T * Wm.T * um)[0, 0] / 4, lambda: Wm[0, 0],
+               lambda: (um.T * Wm * Am * xm)[0, 0]]
+    fn = lambda: draw(st.sampled_from(FUNCS))  # noqa: E731
+    pick = lambda pieces: draw(st.sampled_from(pieces))()  # noqa: E731
+    terms = [fn()(pick(scalars)) * pick(scalars)]
+    if draw(st.booleans()):
+        terms.append(sp.Sum(fn()(pick(vectors)[k, 0]), (k, 0, m - 1)))
+    # an explicit sum over a random set of rows (a range, a range with holes, anything)
+    rows = sorted(draw(st.sets(st.integers(0, m - 1), min_size=1)))
+    col = draw(st.integers(0, n - 1))
+    picked = sp.Add(*[Wm[i, col] * um[i, 0] for i in rows])
+    terms.append(fn()(picked / 4))
+    return sp.Add(*terms), Wm, [Wm, xm, um, Am], draw(st.integers(0, 10 ** 6)), (picked, rows)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(concrete_compositions())
+def test_index_form_of_concrete_sizes_has_the_same_value(case):
+    f, Wm, mats, seed, (picked, rows) = case
+    rolled = index_form(picked)
+    if len(rows) >= 4 and rows == list(range(rows[0], rows[-1] + 1)):
+        assert isinstance(rolled, sp.Sum) and rolled.limits[0][1:] == (rows[0], rows[-1])
+    elif not any(all(r + q in rows for q in range(4)) for r in rows):  # no run of 4 rows
+        assert rolled == picked
+    at = point(mats, sizes={}, seed=seed)
+    g = index_form(f)
+    ref = explicit(f, mats, {})
+    assert value(g, at, {}) == pytest.approx(num(ref, at), rel=1e-10, abs=1e-12)
+    assert index_form(g) == g
+    G = entry_derivative(f, Wm, (a, b))
+    i, jj = seed % int(Wm.shape[0]), seed % int(Wm.shape[1])
+    want = num(sp.diff(ref, entry(Wm, i, jj)), at)
+    assert value(G, at, {}, {a: i, b: jj}) == pytest.approx(want, rel=1e-9, abs=1e-12)
