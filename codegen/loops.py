@@ -225,8 +225,8 @@ class Scheduler:
             free = self._indices(new)
             # A costly value over the loops around it is inlined, unless an equal temporary
             # exists already (tanh(W1 x) of the forward pass, met again in a gradient).
-            if free < ctx or not free or self._canonical("expr", sorted(free, key=str), new, None)[0] \
-                    in self._keys:
+            if free < ctx or not free or \
+                    self._canonical("expr", sorted(free, key=str), new, None)[0] in self._keys:
                 return self._temp("expr", free, new, None, None)
         return new
 

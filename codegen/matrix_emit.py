@@ -269,7 +269,8 @@ class _Emitter:
                 idx = part.row_idx[k]
                 loops = self._loops(sched, idx)
                 e = _collect(sched.lower(e, frozenset(s for s, _, _ in loops)), loops)
-                out.append((loops, self._grad_target(k, idx, base) + " += {}", e))
+                if e != 0:  # (a bias has no penalty: no loop adding zeros)
+                    out.append((loops, self._grad_target(k, idx, base) + " += {}", e))
         if kind == "h":
             for (k, m), e in part.hess.items():
                 ri, ci = part.row_idx[k], part.col_idx[m]
@@ -421,9 +422,10 @@ class _Emitter:
               f"PENALTY = {self.pen is not None}", f"NDATA = {len(lay.data)}"]
         kinds = KINDS if self.order >= 2 else ("v", "g", "vg")
         data = bool(lay.data)
+        acc = {}
         for kind in kinds:
-            L += self.kernel(f"_acc_{kind}", kind, self.sched, rows=data,
-                             decorator="_sum_kernel" if data else "_kernel")
+            L += acc.setdefault(kind, self.kernel(f"_acc_{kind}", kind, self.sched, rows=data,
+                                                  decorator="_sum_kernel" if data else "_kernel"))
             if self.psched is not None:
                 L += self.kernel(f"_pen_{kind}", kind, self.psched, rows=False,
                                  decorator="_kernel")
@@ -432,12 +434,13 @@ class _Emitter:
             # chunk would need an n x n buffer.
             for kind in kinds:
                 L += self._sums(kind) if kind != "h" else []
-            for name in (lambda s: s, parallel):
-                for kind in kinds:
-                    L += self._wrapper(kind, name) if kind != "h" or name is not parallel else []
+            for kind in kinds:
+                L += self._public(kind, acc[kind])
+            for kind in kinds:
+                L += self._wrapper(kind, parallel) if kind != "h" else []
         else:
             for kind in kinds:
-                L += self._plain_wrapper(kind)
+                L += self._public(kind, acc[kind])
         if self.order >= 2:
             L += self._hess_values(data)
         return "\n".join(L) + "\n"
@@ -474,15 +477,24 @@ class _Emitter:
               "    return parts.sum(axis=0)"]
         return L
 
-    def _finish(self, kind, w):
-        """Lines turning the summed ``a`` into the result (mean, penalty, mirror, type)."""
+    def _finish(self, kind, w, data=True):
+        """Lines turning the summed ``a`` into the result (mean, penalty, mirror, type): an
+        explicit loop, since Numba compiles each array expression (``a * s + b``) into a ufunc
+        loop of its own (seconds of the first call)."""
         L = []
-        if self.reduce == "mean":
-            L.append("    a = a * (1.0 / rows.shape[0])")
+        scale = " * (1.0 / rows.shape[0])" if self.reduce == "mean" and data else ""
+        pen = ""
         if self.pen is not None:
             v = "v, " if kind == "hp" else ""
             dargs = "".join(f", d{k}" for k in range(len(self.lay.data)))
-            L.append(f"    a = a + _pen_{kind}(x, {v}p{dargs}){w}")
+            L.append(f"    b = _pen_{kind}(x, {v}p{dargs})")
+            pen = f" + b[_i]{w}" if kind != "h" else f" + b[_i, _j]{w}"
+        if scale or pen:
+            if kind == "h":
+                L += ["    for _i in range(a.shape[0]):", "        for _j in range(a.shape[1]):",
+                      f"            a[_i, _j] = a[_i, _j]{scale}{pen}"]
+            else:
+                L += ["    for _i in range(a.shape[0]):", f"        a[_i] = a[_i]{scale}{pen}"]
         if kind == "h":
             L += self._mirror()
         ret = {"v": "    return a[0]", "g": "    return a", "hp": "    return a",
@@ -508,25 +520,33 @@ class _Emitter:
         dargs = "".join(f", d{k}" for k in range(len(self.lay.data)))
         args = f"x, {v}p, rows{dargs}"
         L = _opening(name(PUBLIC[kind]), args)
-        if name is parallel:
-            L.append(f"    a = _psum_{kind}({args})")
-        else:  # the row-block kernel directly: one dispatcher less to compile
-            L.append(f"    a = _acc_{kind}(x, {v}p, rows, 0, rows.shape[0]{dargs})")
+        L.append(f"    a = _psum_{kind}({args})")
         w = ""
         if self.pen is not None and self.reduce == "sum":
             L.append("    w = rows.shape[0] / d0.shape[0]")
             w = " * w"
         return L + self._finish(kind, w)
 
-    def _plain_wrapper(self, kind):
+    def _public(self, kind, acc):
+        """The public serial kernel: the row-block kernel's lines ``acc`` over all the rows,
+        then :meth:`_finish`.  Not a call of ``_acc_<kind>``: Numba re-optimizes a callee's
+        code inside each caller's module, which doubled the first call's compile time."""
         v = "v, " if kind == "hp" else ""
-        L = _opening(PUBLIC[kind], f"x, {v}p")
-        L.append(f"    a = _acc_{kind}(x, {v}p)")
-        if kind == "h":
-            L += self._mirror()
-        ret = {"v": "    return a[0]", "g": "    return a", "hp": "    return a",
-               "vg": "    return a[0], a[1:].copy()", "h": "    return a"}[kind]
-        return L + [ret]
+        data = bool(self.lay.data)
+        dargs = "".join(f", d{k}" for k in range(len(self.lay.data)))
+        at = next(i for i, line in enumerate(acc) if line.startswith("def "))
+        assert acc[-1] == "    return out", acc[-1]
+        L = acc[:at] + [f"def {PUBLIC[kind]}(x, {v}p{', rows' if data else ''}{dargs}):"]
+        if data:
+            L += ["    lo = 0", "    hi = rows.shape[0]"]
+        L += acc[at + 1:-1] + ["    a = out"]
+        if not data:
+            return L + self._finish(kind, "", data=False)
+        w = ""
+        if self.pen is not None and self.reduce == "sum":
+            L.append("    w = rows.shape[0] / d0.shape[0]")
+            w = " * w"
+        return L + self._finish(kind, w)
 
     def _hess_values(self, data):
         dargs = "".join(f", d{k}" for k in range(len(self.lay.data)))
