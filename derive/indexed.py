@@ -12,6 +12,8 @@ codegen's loop kernels. An expression is in *index form* when
   ``Symbol("_k<hex>", integer=True)`` from a structural hash of the Sum, so that equal
   sums get equal names (CSE finds them) and names are the same in every process (cache
   keys depend on them; SymPy's own ``Dummy("i_1")`` is numbered per process);
+- no unrolled sums: an Add that SymPy built term by term for a concrete size (a run of at
+  least 4 terms equal up to one moving integer index) is rolled back into a Sum;
 - ``KroneckerDelta(i, j)`` may appear; the rest is ordinary SymPy (exp, log, Abs, Max,
   Piecewise, derive.ml's sigmoid/softplus/relu ...). Entries are real.
 
@@ -69,7 +71,10 @@ def index_form(expr):
     """Return ``expr`` in index form: entries of matrix expressions expanded into Sums of entries
     of MatrixSymbols, summation indices named canonically, Kronecker deltas between indices
     summed out (``Identity``, ``DiagMatrix`` in products). A Sum of a Sum is one Sum with several
-    limits, as SymPy writes it (see :func:`peel`).
+    limits, as SymPy writes it (see :func:`peel`). Sums that SymPy unrolled because a size is a
+    number (``(w.T*x)[0, 0]`` with w of shape (784, 1) is an Add of 784 products) are rolled back
+    into Sums (runs of at least 4 terms over a contiguous range), so concrete and symbolic sizes
+    give the same index form; a set of terms that is not such a range stays as it is.
 
     Raises ``derive.InputError`` naming what has no index form: an unindexed matrix expression,
     Trace/Determinant/Inverse, a compound index such as ``w[i + 1, 0]``, a triangular Sum.
@@ -83,6 +88,9 @@ def index_form(expr):
     >>> k = sp.Symbol("k", integer=True)
     >>> e == index_form(sp.Sum(x[k, 0] * w[k, 0], (k, 0, d - 1)))  # same sum, same name
     True
+    >>> w4, x4 = sp.MatrixSymbol("w", 4, 1), sp.MatrixSymbol("x", 4, 1)
+    >>> len((w4.T * x4)[0, 0].args), index_form((w4.T * x4)[0, 0]).limits[0][1:]
+    (4, (0, 3))
     """
     e = _sympify(expr)
     e = _Roller().roll(_expand(e))
