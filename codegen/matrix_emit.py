@@ -169,12 +169,34 @@ class _Kernel:
             second = self.nest([(SUMVAR, lo, hi)], [("_acc += math.exp({} - _m)", t.body)],
                                inner, around=(["_acc = 0.0"], [f"{at} = _m + math.log(_acc)"]))
             return first + second
+        if _interchange(t):  # t[q] += body(k, q), q innermost: contiguous reads, vectorized
+            return ([f"{pad}for q0 in range({self.pr.doprint(t.ranges[0][0])}, "
+                     f"{self.pr.doprint(t.ranges[0][1] + 1)}):", f"{pad}    {at} = 0.0"]
+                    + self.nest([(SUMVAR, lo, hi)] + loops, [(at + " += {}", t.body)], pad))
         return self.nest(loops + [(SUMVAR, lo, hi)], [("_acc += {}", t.body)], pad,
                          around=(["_acc = 0.0"], [f"{at} = _acc"]))
 
     def alloc(self, t, pad):
         dims = ", ".join(self.pr.doprint(hi + 1) for _, hi in t.ranges)
         return f"{pad}t{t.id} = np.empty(({dims},))"
+
+
+def _contiguous(m):
+    """The index of MatrixElement ``m`` along which its entries are adjacent in memory."""
+    return m.j if m.parent.shape[1] != 1 else m.i
+
+
+def _interchange(t):
+    """Whether the sum temporary ``t`` over one free index q reads more matrices (indexed by
+    both) contiguously along q than along its summation index (``Sum_k W2[k, q] s[k]``, a
+    column of W2): then its loops are interchanged (the sum index outside)."""
+    if t.kind != "sum" or t.rank != 1:
+        return False
+    q = t.indices[0]
+    both = [m for m in t.body.atoms(MatrixElement) if {q, SUMVAR} <= m.free_symbols]
+    along = [_contiguous(m).free_symbols for m in both]  # an entry of one index only is
+    return sum(q in f and SUMVAR not in f for f in along) > \
+        sum(SUMVAR in f and q not in f for f in along)  # loop-invariant in one of the orders
 
 
 def _collect(e, loops):
