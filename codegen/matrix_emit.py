@@ -181,6 +181,16 @@ class _Kernel:
         return f"{pad}t{t.id} = np.empty(({dims},))"
 
 
+def _inlined(pen):
+    """The body of the penalty kernel ``pen`` (its lines) to run inside a public kernel
+    after the sizes are bound, its names prefixed ``p_``, its result in ``b`` (one
+    dispatcher less to compile: Numba re-optimizes a callee inside each caller)."""
+    at = next(i for i, line in enumerate(pen) if line.startswith("    _n = ")) + 1
+    assert pen[-1] == "    return out", pen[-1]
+    ren = re.compile(r"\b(t\d+|h\d+|out|val|gv\d+)\b")
+    return [ren.sub(r"p_\1", line) for line in pen[at:-1]] + ["    b = p_out"]
+
+
 def _contiguous(m):
     """The index of MatrixElement ``m`` along which its entries are adjacent in memory."""
     return m.j if m.parent.shape[1] != 1 else m.i
@@ -444,13 +454,14 @@ class _Emitter:
               f"PENALTY = {self.pen is not None}", f"NDATA = {len(lay.data)}"]
         kinds = KINDS if self.order >= 2 else ("v", "g", "vg")
         data = bool(lay.data)
-        acc = {}
+        acc, pen = {}, {}
         for kind in kinds:
             L += acc.setdefault(kind, self.kernel(f"_acc_{kind}", kind, self.sched, rows=data,
                                                   decorator="_sum_kernel" if data else "_kernel"))
             if self.psched is not None:
-                L += self.kernel(f"_pen_{kind}", kind, self.psched, rows=False,
-                                 decorator="_kernel")
+                L += pen.setdefault(kind, self.kernel(f"_pen_{kind}", kind, self.psched,
+                                                      rows=False, decorator="_kernel"))
+        self._pen_lines = pen
         if data:
             # No parallel Hessian: its rank updates run in BLAS's threads already, and each
             # chunk would need an n x n buffer.
@@ -507,9 +518,7 @@ class _Emitter:
         scale = " * (1.0 / rows.shape[0])" if self.reduce == "mean" and data else ""
         pen = ""
         if self.pen is not None:
-            v = "v, " if kind == "hp" else ""
-            dargs = "".join(f", d{k}" for k in range(len(self.lay.data)))
-            L.append(f"    b = _pen_{kind}(x, {v}p{dargs})")
+            L += _inlined(self._pen_lines[kind])
             pen = f" + b[_i]{w}" if kind != "h" else f" + b[_i, _j]{w}"
         if scale or pen:
             if kind == "h":
@@ -542,6 +551,8 @@ class _Emitter:
         dargs = "".join(f", d{k}" for k in range(len(self.lay.data)))
         args = f"x, {v}p, rows{dargs}"
         L = _opening(name(PUBLIC[kind]), args)
+        if self.pen is not None:  # the sizes, for the penalty's lines
+            L += self.lay.kernel_lines(self.pr, data=True, v=kind == "hp")
         L.append(f"    a = _psum_{kind}({args})")
         w = ""
         if self.pen is not None and self.reduce == "sum":
