@@ -35,7 +35,10 @@ __all__ = ["matrix_module", "KINDS", "PUBLIC"]
 
 KINDS = ("v", "g", "vg", "hp", "h")
 PUBLIC = {"v": "value", "g": "grad", "vg": "value_and_grad", "hp": "hessp", "h": "hess"}
-_BLAS_ROWS = 1024  # rows per rank update of a Hessian block
+# Rows per rank update of a Hessian block: up to 4096 (fewer n x n sums of the products),
+# at most _BLAS_ENTRIES entries in each row-block factor U, V (32 MB), at least 256 rows.
+_BLAS_ROWS = 4096
+_BLAS_ENTRIES = 1 << 22
 
 
 class _Tables:
@@ -189,6 +192,19 @@ def _inlined(pen):
     assert pen[-1] == "    return out", pen[-1]
     ren = re.compile(r"\b(t\d+|h\d+|out|val|gv\d+)\b")
     return [ren.sub(r"p_\1", line) for line in pen[at:-1]] + ["    b = p_out"]
+
+
+def _merge_separable(sep):
+    """Separable Hessian terms with the same matrix factors as one rank update, their row
+    scalars added (sigma' = s - s**2 times x x^T: one product over the rows, not two)."""
+    out = {}
+    for k, m, ri, ci, R, C, S, A, B in sep:
+        key = (k, m, ri, ci, A, B)
+        if key in out:
+            out[key][6] = out[key][6] + S
+        else:
+            out[key] = [k, m, ri, ci, R, C, S, A, B]
+    return [tuple(t) for t in out.values()]
 
 
 def _contiguous(m):
@@ -347,7 +363,7 @@ class _Emitter:
                     at = (f"out[{self._index_text(k, tuple(sp.sympify(i).xreplace(sub) for i in ri))}, "
                           f"{self._index_text(m, tuple(sp.sympify(i).xreplace(sub) for i in ci))}]")
                     out.append((loops, at + tmpl, _collect(sp.Add(*terms), loops)))
-        return const, sep, rest
+        return const, _merge_separable(sep), rest
 
     def _flat(self, k, idx):
         if not idx:
@@ -389,8 +405,9 @@ class _Emitter:
 
     def _rank_updates(self, k, sched, sep):
         pad = " " * 12
-        L = [f"    for _st in range(lo, hi, {_BLAS_ROWS}):",
-             f"        _m = min(_st + {_BLAS_ROWS}, hi) - _st"]
+        L = [f"    _bs = max(256, min({_BLAS_ROWS}, {_BLAS_ENTRIES} // max(_n, 1)))",
+             "    for _st in range(lo, hi, _bs):",
+             "        _m = min(_st + _bs, hi) - _st"]
         for j, (kk, m, *_rest) in enumerate(sep):
             L += [f"        _U{j} = np.empty((_m, {self._size(kk)}))",
                   f"        _V{j} = np.empty((_m, {self._size(m)}))"]
@@ -502,10 +519,9 @@ class _Emitter:
         L = _opening(f"_psum_{kind}", args, "_parallel_kernel")
         L += ["    m = rows.shape[0]",
               f"    nc = max(1, min({chunks}, m // {PAR_BLOCK}))",
-              f"    first = _acc_{kind}({call.format(0, '(m // nc)')})",
+              f"    first = _acc_{kind}({call.format(0, 0)})",  # the shape: all chunks in prange
               "    parts = np.empty((nc,) + first.shape)",
-              "    parts[0] = first",
-              "    for c in prange(1, nc):",
+              "    for c in prange(nc):",
               f"        parts[c] = _acc_{kind}({call.format('(c * m) // nc', '((c + 1) * m) // nc')})",
               "    return parts.sum(axis=0)"]
         return L
