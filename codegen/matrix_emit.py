@@ -7,9 +7,14 @@ temporaries allocated once per call (outside the row loop), row-independent temp
 computed once.  The Hessian's separable terms s(row) A(a, b) B(c, e) are blocked rank updates
 through BLAS.  The public kernels keep the names and calling convention of scalar objectives
 (:mod:`codegen.interface`): ``value(x, p, rows, d0, ...)``, ``hessp(x, v, p, rows, ...)`` ...;
-their ``*_parallel`` variants sum row chunks in ``prange`` (``_psum_<kind>``: compiled only
-when used; Python calls use :mod:`codegen.rowdriver` instead).  A penalty has its kernels
-``_pen_<kind>(x, [v,] p, d0, ...)`` (the data arrays only for their sizes).
+each holds its row-block kernel's lines (and the penalty's) itself rather than calling it:
+Numba re-optimizes a callee's code inside every caller, so one dispatcher compiles in about
+half the time of a wrapper and its callees.  Their ``*_parallel`` variants sum row chunks in
+``prange`` (``_psum_<kind>``: compiled only when used; Python calls use
+:mod:`codegen.rowdriver` instead).  A penalty also has its kernels
+``_pen_<kind>(x, [v,] p, d0, ...)`` (the data arrays only for their sizes; the row driver's
+Python path adds them).  Matrices are read and gradients written through per-block views
+(``xv0[i, j]``, ``gv0[i, j]``): plain loop indices, which LLVM vectorizes.
 
 >>> import sympy as sp
 >>> from codegen.matrix_layout import Layout
