@@ -7,6 +7,8 @@ the cache itself use their own temporary directories.
 import os
 import tempfile
 
+import pytest
+
 if "DERIVE_CACHE_DIR" not in os.environ:
     os.environ["DERIVE_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), "derive-toolkit-test-cache")
 
@@ -14,6 +16,7 @@ if "DERIVE_CACHE_DIR" not in os.environ:
 # and constrained solver loops (L-BFGS-B, TRON, the augmented Lagrangian: up to minutes of Numba
 # each) run on one worker, so each loop is compiled once and loaded from the cache after, instead
 # of being compiled by both workers at the same time.
+_GROUP = "solver-loops"
 _LOOP_GROUP = {
     "tests/solvers/test_hs_problems.py", "tests/solvers/test_constrained.py",
     "tests/solvers/test_lbfgsb.py", "tests/solvers/test_bounds.py", "tests/solvers/test_tron.py",
@@ -26,11 +29,47 @@ _LOOP_GROUP = {
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
+    config.pluginmanager.register(_GroupNodeIds(), "derive-xdist-group-ids")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    import pytest
     root = str(config.rootpath)
     for item in items:
         if os.path.relpath(str(item.fspath), root).replace(os.sep, "/") in _LOOP_GROUP:
-            item.add_marker(pytest.mark.xdist_group("solver-loops"))
+            item.add_marker(pytest.mark.xdist_group(_GROUP))
+
+
+class _GroupNodeIds:
+    """pytest-xdist (3.8) puts the group into a worker's node ids by assigning ``item._nodeid``,
+    which pytest 9.2 no longer reads (``nodeid`` is ``str(item._id)``): the groups were silently
+    ignored and both workers compiled the same solver loops at once.  This does what xdist means,
+    only where its own assignment did not take (a no-op when xdist and pytest agree)."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config, items):
+        if not getattr(config.option, "loadgroup", False):
+            return
+        try:
+            from _pytest.nodeid import coerce_node_id
+        except ImportError:  # an older pytest, where xdist's assignment works
+            return
+        for item in items:
+            if item.get_closest_marker("xdist_group") is None or "@" in item.nodeid:
+                continue
+            want = f"{item.nodeid}@{_GROUP}"
+            new = coerce_node_id(want)
+            if str(new) == want:
+                item._id = new
+
+
+if os.environ.get("DERIVE_TEST_TIMELINE"):  # a measurement aid: which worker ran what, when
+    import time as _time
+
+    def pytest_runtest_protocol(item, nextitem):
+        item._timeline_start = _time.time()
+
+    def pytest_runtest_teardown(item, nextitem):
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        with open(os.environ["DERIVE_TEST_TIMELINE"], "a", encoding="utf-8") as fh:
+            fh.write(f"{worker}\t{item._timeline_start:.2f}\t{_time.time():.2f}\t{item.nodeid}\n")
