@@ -15,8 +15,10 @@ if "DERIVE_CACHE_DIR" not in os.environ:
 # Under pytest-xdist (README's test command runs two workers) the tests that compile the bounded
 # and constrained solver loops (L-BFGS-B, TRON, the augmented Lagrangian: up to minutes of Numba
 # each) run on one worker, so each loop is compiled once and loaded from the cache after, instead
-# of being compiled by both workers at the same time.
+# of being compiled by both workers at the same time.  tests/test_examples.py runs every example
+# in a module-scoped fixture: its tests share one worker too, or each worker would run them all.
 _GROUP = "solver-loops"
+_EXAMPLES = "tests/test_examples.py"
 _LOOP_GROUP = {
     "tests/solvers/test_hs_problems.py", "tests/solvers/test_constrained.py",
     "tests/solvers/test_lbfgsb.py", "tests/solvers/test_bounds.py", "tests/solvers/test_tron.py",
@@ -36,8 +38,11 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(config, items):
     root = str(config.rootpath)
     for item in items:
-        if os.path.relpath(str(item.fspath), root).replace(os.sep, "/") in _LOOP_GROUP:
+        path = os.path.relpath(str(item.fspath), root).replace(os.sep, "/")
+        if path in _LOOP_GROUP:
             item.add_marker(pytest.mark.xdist_group(_GROUP))
+        elif path == _EXAMPLES:
+            item.add_marker(pytest.mark.xdist_group("examples"))
 
 
 class _GroupNodeIds:
@@ -57,7 +62,7 @@ class _GroupNodeIds:
         for item in items:
             if item.get_closest_marker("xdist_group") is None or "@" in item.nodeid:
                 continue
-            want = f"{item.nodeid}@{_GROUP}"
+            want = f"{item.nodeid}@{item.get_closest_marker('xdist_group').args[0]}"
             new = coerce_node_id(want)
             if str(new) == want:
                 item._id = new
