@@ -204,13 +204,15 @@ class _Compiled:
                                 "objective; give at least one row")
         for k, a in enumerate(ds):
             self._check_data_finite(k, a, args[i + k])
-        if rows is None:
-            if self._rows_cache[0] != N:
-                self._rows_cache = (N, np.arange(N, dtype=np.int64))
-            r = self._rows_cache[1]
-        else:
-            r = check_rows(rows, N)
-        return (p, r) + tuple(ds)
+        return (p, self._rows(rows, N)) + tuple(ds)
+
+    def _rows(self, rows, N):
+        """The row indices a kernel sums over: all N (one cached arange) or ``rows``, checked."""
+        if rows is not None:
+            return check_rows(rows, N)
+        if self._rows_cache[0] != N:
+            self._rows_cache = (N, np.arange(N, dtype=np.int64))
+        return self._rows_cache[1]
 
 
 def _is_dask(a):

@@ -20,7 +20,7 @@ import numpy as np
 import sympy as sp
 
 from . import cache
-from .arrays import check_finite, check_rows, real_array
+from .arrays import check_finite, real_array
 from .compiled import CompiledObjective, _Build, _canonical, _is_dask
 from .errors import ArgumentError, CodegenError
 from .matrix_blocks import KIND_OF, PARALLEL_WORK
@@ -141,14 +141,7 @@ class MatrixObjective(CompiledObjective):
             if rows is not None:
                 raise ArgumentError("rows= applies only to objectives with data")
             return (p,)
-        N = ds[0].shape[0]
-        if rows is None:
-            if self._rows_cache[0] != N:
-                self._rows_cache = (N, np.arange(N, dtype=np.int64))
-            r = self._rows_cache[1]
-        else:
-            r = check_rows(rows, N)
-        return (p, r) + tuple(ds)
+        return (p, self._rows(rows, ds[0].shape[0])) + tuple(ds)
 
     def _data_arrays(self, arrays):
         lay = self.layout

@@ -713,24 +713,32 @@ def _check_wrt(W, idx):
     return W, idx
 
 
-class _Reverse:
-    """d/dW[a, b]: recursive rules, deltas simplified and collapsed as they appear."""
+class _Differentiator:
+    """One derivative per distinct subtree (memoised); zero at once where no variable occurs.
+    Subclasses give ``variables`` and the rules ``_d``."""
 
-    def __init__(self, W, idx):
-        self.W, self.idx = W, idx
-        # the ranges of idx: a Sum over exactly one of them collapses on its delta
-        self.ranges = {}
-        for a, dim in reversed(list(zip(idx, W.shape))):
-            self.ranges[a] = (sp.S.Zero, dim - 1)
-        self.memo = {}
+    variables = ()
 
     def d(self, e):
-        if not e.has(self.W):
+        if not any(e.has(W) for W in self.variables):
             return sp.S.Zero
         hit = self.memo.get(e)
         if hit is None:
             hit = self.memo[e] = self._d(e)
         return hit
+
+
+class _Reverse(_Differentiator):
+    """d/dW[a, b]: recursive rules, deltas simplified and collapsed as they appear."""
+
+    def __init__(self, W, idx):
+        self.W, self.idx = W, idx
+        self.variables = (W,)
+        # the ranges of idx: a Sum over exactly one of them collapses on its delta
+        self.ranges = {}
+        for a, dim in reversed(list(zip(idx, W.shape))):
+            self.ranges[a] = (sp.S.Zero, dim - 1)
+        self.memo = {}
 
     def _d(self, e):
         if isinstance(e, MatrixElement):
@@ -906,18 +914,13 @@ def _check_tangents(tangents):
     return dict(tangents)
 
 
-class _Forward:
+class _Forward(_Differentiator):
+    """The directional derivative along ``tangents`` {W: V}: W[i, j] -> V[i, j]."""
+
     def __init__(self, tangents):
         self.t = tangents
+        self.variables = tuple(tangents)
         self.memo = {}
-
-    def d(self, e):
-        if not any(e.has(W) for W in self.t):
-            return sp.S.Zero
-        hit = self.memo.get(e)
-        if hit is None:
-            hit = self.memo[e] = self._d(e)
-        return hit
 
     def _d(self, e):
         if isinstance(e, MatrixElement):

@@ -145,15 +145,19 @@ def function_matrix(expr, r, c, env):
     return FunctionMatrix(_size(r, env), _size(c, env), sp.Lambda((a, b), expr))
 
 
-def _convert(e, r, c, env):
-    """Matrix form of the index expression ``e``, falling back to a FunctionMatrix."""
-    try:
-        return _convert_strict(e, r, c, env)
-    except _NoPattern:
-        return function_matrix(e, r, c, env)
+def _or_function_matrix(strict):
+    """``strict(e, r, c, env)``, or the FunctionMatrix of ``e`` where no pattern matches."""
+    def convert(e, r, c, env):
+        try:
+            return strict(e, r, c, env)
+        except _NoPattern:
+            return function_matrix(e, r, c, env)
+    convert.__doc__ = strict.__doc__
+    return convert
 
 
 def _convert_strict(e, r, c, env):
+    """Matrix form of the index expression ``e`` (a FunctionMatrix per term without a pattern)."""
     e = merge_sums(e)
     R, C = _size(r, env), _size(c, env)
     if e == 0:
@@ -162,15 +166,8 @@ def _convert_strict(e, r, c, env):
     return _add(*terms)
 
 
-def _term(t, r, c, env):
-    """One product term: factors grouped by the indices they depend on, then contracted."""
-    try:
-        return _term_strict(t, r, c, env)
-    except _NoPattern:
-        return function_matrix(t, r, c, env)
-
-
 def _term_strict(t, r, c, env):
+    """One product term: factors grouped by the indices they depend on, then contracted."""
     free = [i for i in (r, c) if i is not None]
     env = dict(env)
     factors, summed = _flatten(t, set(free), env)
@@ -697,3 +694,7 @@ def hessian_block(f, u, v, finish=lambda e: e):
     outer = [_dim(U.rows if U.is_matrix else U.spec, env), _dim(V.rows if V.is_matrix else V.spec, env)]
     inner = [_dim(U.cols, env) if U.is_matrix else None, _dim(V.cols, env) if V.is_matrix else None]
     return readable(kronecker(entry, tuple(outer), tuple(inner), env))
+
+
+_convert = _or_function_matrix(_convert_strict)
+_term = _or_function_matrix(_term_strict)
